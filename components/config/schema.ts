@@ -1,0 +1,321 @@
+import { RunError } from "@pulumi/pulumi";
+import { z } from "zod";
+import { Cidr, cidrContains, cidrsOverlap, isWholeInternet, parseCidr } from "./cidr";
+
+/** The Pulumi project name, and so the namespace of every config key this program reads. */
+export const PROJECT = "homelab";
+
+/** Which graph a stack builds. */
+export type StackRole = "edge" | "home";
+
+/**
+ * Thrown for any invalid config value; the message lists every problem found, each naming its key.
+ * A RunError, so `pulumi up` prints the message alone instead of a stack trace.
+ */
+export class ConfigError extends RunError {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Ports the edge always claims, so a catalog entry or the SSH port may not reuse them. */
+export const WEB_PORTS = [80, 443] as const;
+/** STUN, served by Headscale's embedded DERP server. */
+export const STUN_PORT = 3478;
+
+/** Config arrives from Pulumi as strings; these accept the string forms the CLI writes. */
+const integer = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
+    z.number({ error: "must be a whole number" }).int("must be a whole number").min(min, `must be between ${min} and ${max}`).max(max, `must be between ${min} and ${max}`),
+  );
+const boolean = () =>
+  z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.boolean({ error: "must be true or false" }));
+const json = <T extends z.ZodTypeAny>(schema: T) =>
+  z.preprocess((v) => {
+    if (typeof v !== "string") return v;
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
+  }, schema);
+const text = () => z.string({ error: "must be a string" }).trim().min(1, "must not be empty");
+
+const domain = () => text().regex(DOMAIN_PATTERN, 'must be a lower-case DNS name such as "example.com"');
+
+function cidr(family: 4 | 6, extra?: (c: Cidr) => string | undefined) {
+  const familyName = family === 4 ? "an IPv4" : "an IPv6";
+  return text().superRefine((value, ctx) => {
+    const parsed = parseCidr(value);
+    if (!parsed || parsed.family !== family) {
+      ctx.addIssue({ code: "custom", message: `must be ${familyName} CIDR with host bits zero, such as ${family === 4 ? '"10.10.10.0/24"' : '"fd10:10:10::/64"'}` });
+      return;
+    }
+    const problem = extra?.(parsed);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+}
+
+const anyCidr = () =>
+  text().superRefine((value, ctx) => {
+    if (!parseCidr(value)) ctx.addIssue({ code: "custom", message: 'must be a CIDR with host bits zero, such as "198.51.100.7/32" or "2001:db8::/48"' });
+  });
+
+/** Where a catalog service is reachable from. */
+export const EXPOSURES = ["public", "vpn", "lan"] as const;
+export type Exposure = (typeof EXPOSURES)[number];
+
+const serviceSchema = z.strictObject({
+  /** Kubernetes-style name: a DNS label. */
+  name: text().regex(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', at most 63 characters"),
+  hostname: domain(),
+  exposure: z.enum(EXPOSURES, { error: `must be one of ${EXPOSURES.join(", ")}` }),
+  /** The port the app listens on inside the cluster. */
+  port: integer(1, 65535),
+  /** Raw TCP ports forwarded through the edge as-is (public services only), e.g. a game server. */
+  tcpPorts: z.array(integer(1, 65535)).optional(),
+});
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+
+/** The ACME CAs cert-manager may use, with the CAA issuer domain that lets them issue. */
+export const ACME_CAS = {
+  letsencrypt: { directory: "https://acme-v02.api.letsencrypt.org/directory", caaIssuer: "letsencrypt.org" },
+  "letsencrypt-staging": { directory: "https://acme-staging-v02.api.letsencrypt.org/directory", caaIssuer: "letsencrypt.org" },
+} as const;
+export type AcmeCa = keyof typeof ACME_CAS;
+
+const commonShape = {
+  domain: domain(),
+  edgeHostname: domain().optional(),
+  lanCidr: cidr(4),
+  tunnelCidr: cidr(4, (c) => (c.prefix < 16 || c.prefix > 29 ? "must have a prefix length between /16 and /29" : undefined)),
+  ipv6: boolean().default(true),
+  tunnelCidrV6: cidr(6, (c) => {
+    if (c.prefix !== 64) return "must be a /64";
+    if (!cidrContains(parseCidr("fc00::/7")!, c)) return "must be a unique local (ULA) network inside fc00::/7";
+    return undefined;
+  }).optional(),
+  wireguardPort: integer(1, 65535).default(51820),
+  tunnelMtu: integer(1280, 1420).default(1420),
+  derp: boolean().default(true),
+  acmeCa: z.enum(Object.keys(ACME_CAS) as [AcmeCa, ...AcmeCa[]], { error: `must be one of ${Object.keys(ACME_CAS).join(", ")}` }).default("letsencrypt"),
+  acmeEmail: text().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "must be an e-mail address"),
+  services: json(z.array(serviceSchema, { error: "must be a list of services" })),
+};
+
+export const EDGE_UPDATE_MODES = ["ssh", "replace"] as const;
+
+const edgeShape = {
+  vpsServerType: text().default("cx23"),
+  vpsLocation: text().default("fsn1"),
+  vpsImage: text().default("debian-12"),
+  wanInterface: text().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a network interface name").default("eth0"),
+  adminCidrs: json(z.array(anyCidr(), { error: "must be a list of CIDRs" }).min(1, "must list at least one CIDR")),
+  sshPort: integer(1, 65535),
+  sshPublicKey: text().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line"),
+  sshUser: text().default("root"),
+  edgeUpdateMode: z.enum(EDGE_UPDATE_MODES, { error: `must be one of ${EDGE_UPDATE_MODES.join(", ")}` }).default("ssh"),
+  commitConfirmSeconds: integer(15, 900).default(90),
+  cloudflareZoneId: text().regex(/^[0-9a-f]{32}$/, "must be the zone's 32-character hex id"),
+  /** Secret; only checked for presence here, and never copied into the typed config. */
+  sshPrivateKey: text().optional(),
+};
+
+const homeShape = {
+  edgeStack: text(),
+};
+
+/** Keys declared `secret: true`; their values never pass through the schema as plain text. */
+export const SECRET_KEYS = { edge: ["sshPrivateKey"], home: [] } as const satisfies Record<StackRole, readonly string[]>;
+
+const commonSchema = z.object(commonShape);
+const edgeSchema = z.object({ ...commonShape, ...edgeShape });
+const homeSchema = z.object({ ...commonShape, ...homeShape });
+
+type CommonRaw = z.infer<typeof commonSchema>;
+
+/** The network plan with every derived address worked out once. */
+export interface NetworkPlan {
+  lanCidr: string;
+  tunnelCidr: string;
+  tunnelCidrV6?: string;
+  ipv6: boolean;
+  wireguardPort: number;
+  tunnelMtu: number;
+  derp: boolean;
+}
+
+export interface CommonConfig {
+  domain: string;
+  edgeHostname: string;
+  network: NetworkPlan;
+  acme: { ca: AcmeCa; email: string; directory: string; caaIssuer: string };
+  services: ServiceConfig[];
+}
+
+export interface EdgeConfig extends CommonConfig {
+  vps: { serverType: string; location: string; image: string; wanInterface: string };
+  ssh: { port: number; publicKey: string; user: string; adminCidrs: string[] };
+  update: { mode: (typeof EDGE_UPDATE_MODES)[number]; commitConfirmSeconds: number };
+  cloudflareZoneId: string;
+}
+
+export interface HomeConfig extends CommonConfig {
+  edgeStack: string;
+}
+
+type Problem = { key: string; message: string };
+
+function keyName(path: PropertyKey[]): string {
+  const [head, ...rest] = path;
+  return `${PROJECT}:${String(head)}${rest.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}`;
+}
+
+function valueAt(raw: Record<string, unknown>, path: PropertyKey[]): unknown {
+  let value: unknown = raw[String(path[0])];
+  if (typeof value === "string" && path.length > 1) {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }
+  for (const step of path.slice(1)) value = (value as Record<PropertyKey, unknown> | undefined)?.[step];
+  return value;
+}
+
+function describeIssue(raw: Record<string, unknown>, issue: z.core.$ZodIssue): string {
+  const key = keyName(issue.path);
+  const value = valueAt(raw, issue.path);
+  if (issue.code === "unrecognized_keys") {
+    return `${key}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed fields are ${Object.keys(serviceSchema.shape).join(", ")}`;
+  }
+  if (value === undefined) return `${key} is required but not set`;
+  return `${key}: ${JSON.stringify(value)} ${issue.message}`;
+}
+
+/** Cross-field rules of the common part: the network plan and the catalog. */
+function commonProblems(c: CommonRaw): Problem[] {
+  const problems: Problem[] = [];
+  const lan = parseCidr(c.lanCidr)!;
+  const tunnel = parseCidr(c.tunnelCidr)!;
+  if (cidrsOverlap(lan, tunnel)) {
+    problems.push({ key: "tunnelCidr", message: `"${c.tunnelCidr}" overlaps the home LAN ${c.lanCidr}; pick a range the LAN does not use` });
+  }
+  if (c.ipv6 && !c.tunnelCidrV6) {
+    problems.push({ key: "tunnelCidrV6", message: "is required while homelab:ipv6 is true (a ULA /64 such as \"fd10:10:10::/64\")" });
+  }
+  const edgeHostname = c.edgeHostname ?? `edge.${c.domain}`;
+  if (!isWithin(edgeHostname, c.domain)) {
+    problems.push({ key: "edgeHostname", message: `"${edgeHostname}" is outside the domain ${c.domain}` });
+  }
+  const names = new Map<string, number>();
+  const hostnames = new Map<string, number>([[edgeHostname, -1]]);
+  c.services.forEach((s, i) => {
+    const at = `services[${i}]`;
+    if (!isWithin(s.hostname, c.domain)) problems.push({ key: `${at}.hostname`, message: `"${s.hostname}" is outside the domain ${c.domain}` });
+    if (names.has(s.name)) problems.push({ key: `${at}.name`, message: `"${s.name}" is used twice (also services[${names.get(s.name)}]); service names must be unique` });
+    names.set(s.name, i);
+    if (hostnames.has(s.hostname)) {
+      const other = hostnames.get(s.hostname)!;
+      problems.push({ key: `${at}.hostname`, message: `"${s.hostname}" is used twice (also ${other < 0 ? "homelab:edgeHostname" : `services[${other}]`}); hostnames must be unique` });
+    }
+    hostnames.set(s.hostname, i);
+    if (s.tcpPorts?.length && s.exposure !== "public") {
+      problems.push({ key: `${at}.tcpPorts`, message: `only public services forward raw TCP ports through the edge; "${s.name}" is ${s.exposure}` });
+    }
+  });
+  const claimed = new Map<number, string>(WEB_PORTS.map((p) => [p, "the web entrypoints"]));
+  c.services.forEach((s, i) =>
+    (s.tcpPorts ?? []).forEach((port, j) => {
+      if (claimed.has(port)) problems.push({ key: `services[${i}].tcpPorts[${j}]`, message: `${port} is already forwarded for ${claimed.get(port)}` });
+      claimed.set(port, `services[${i}] (${s.name})`);
+    }),
+  );
+  return problems;
+}
+
+function isWithin(hostname: string, domain: string): boolean {
+  return hostname === domain || hostname.endsWith(`.${domain}`);
+}
+
+function edgeProblems(c: z.infer<typeof edgeSchema>): Problem[] {
+  const problems: Problem[] = [];
+  c.adminCidrs.forEach((text, i) => {
+    if (isWholeInternet(parseCidr(text)!)) {
+      problems.push({ key: `adminCidrs[${i}]`, message: `"${text}" opens SSH to the whole internet; list the networks you administer from` });
+    }
+  });
+  if (c.sshPort === 22) problems.push({ key: "sshPort", message: "22 is refused: pick a high port (1024-65535) so the edge does not sit on the scanned default" });
+  else if (c.sshPort < 1024) problems.push({ key: "sshPort", message: `${c.sshPort} is a privileged port; pick one between 1024 and 65535` });
+  if (c.edgeUpdateMode === "ssh" && !c.sshPrivateKey) {
+    problems.push({ key: "sshPrivateKey", message: "is required while homelab:edgeUpdateMode is ssh; set it with `pulumi config set --secret sshPrivateKey < key`, or use mode replace" });
+  }
+  const forwarded = new Set<number>([...WEB_PORTS, ...c.services.flatMap((s) => s.tcpPorts ?? [])]);
+  if (forwarded.has(c.sshPort)) problems.push({ key: "sshPort", message: `${c.sshPort} is forwarded to the home cluster; pick a port nothing forwards` });
+  return problems;
+}
+
+function parseWith<S extends z.ZodTypeAny>(schema: S, raw: Record<string, unknown>, crossChecks: (value: z.infer<S>) => Problem[]): z.infer<S> {
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => describeIssue(raw, issue)));
+  const problems = crossChecks(result.data);
+  if (problems.length) throw new ConfigError(problems.map((p) => `${PROJECT}:${p.key}: ${p.message}`));
+  return result.data;
+}
+
+function toCommon(c: CommonRaw): CommonConfig {
+  const ca = ACME_CAS[c.acmeCa];
+  return {
+    domain: c.domain,
+    edgeHostname: c.edgeHostname ?? `edge.${c.domain}`,
+    network: {
+      lanCidr: c.lanCidr,
+      tunnelCidr: c.tunnelCidr,
+      tunnelCidrV6: c.ipv6 ? c.tunnelCidrV6 : undefined,
+      ipv6: c.ipv6,
+      wireguardPort: c.wireguardPort,
+      tunnelMtu: c.tunnelMtu,
+      derp: c.derp,
+    },
+    acme: { ca: c.acmeCa, email: c.acmeEmail, directory: ca.directory, caaIssuer: ca.caaIssuer },
+    services: c.services,
+  };
+}
+
+/** Strips the project namespace, so `homelab:domain` becomes `domain`; keys of other namespaces are not ours to check. */
+export function projectKeys(config: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(config)
+      .filter(([key]) => key.startsWith(`${PROJECT}:`))
+      .map(([key, value]) => [key.slice(PROJECT.length + 1), value]),
+  );
+}
+
+/** Parses the edge stack's config (project-level plus stack values, as strings keyed without namespace). */
+export function parseEdgeConfig(raw: Record<string, unknown>): EdgeConfig {
+  const c = parseWith(edgeSchema, raw, (v) => [...commonProblems(v), ...edgeProblems(v)]);
+  return {
+    ...toCommon(c),
+    vps: { serverType: c.vpsServerType, location: c.vpsLocation, image: c.vpsImage, wanInterface: c.wanInterface },
+    ssh: { port: c.sshPort, publicKey: c.sshPublicKey, user: c.sshUser, adminCidrs: c.adminCidrs },
+    update: { mode: c.edgeUpdateMode, commitConfirmSeconds: c.commitConfirmSeconds },
+    cloudflareZoneId: c.cloudflareZoneId,
+  };
+}
+
+/** Parses the home stack's config. */
+export function parseHomeConfig(raw: Record<string, unknown>): HomeConfig {
+  const c = parseWith(homeSchema, raw, commonProblems);
+  return { ...toCommon(c), edgeStack: c.edgeStack };
+}
+
+/** Parses only the project-level part, for tools that need the catalog without a stack. */
+export function parseCommonConfig(raw: Record<string, unknown>): CommonConfig {
+  return toCommon(parseWith(commonSchema, raw, commonProblems));
+}

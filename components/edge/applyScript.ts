@@ -1,0 +1,202 @@
+/** Where the edge's files live on the VPS; tests point these into a scratch directory. */
+export interface EdgePaths {
+  ruleset: string;
+  wireguard: string;
+  sshdDropIn: string;
+  /** Keeps the last good files, the pending marker and the script's own copy. */
+  state: string;
+}
+
+export const VPS_PATHS: EdgePaths = {
+  ruleset: "/etc/nftables.conf",
+  wireguard: "/etc/wireguard/wg0.conf",
+  sshdDropIn: "/etc/ssh/sshd_config.d/10-homelab.conf",
+  state: "/var/lib/homelab-edge",
+};
+
+/** Everything the apply-with-rollback script needs to know at render time. */
+export interface ApplyScriptSpec {
+  paths: EdgePaths;
+  /** WireGuard interface the config belongs to. */
+  wireguardInterface: string;
+  /** Seconds a change may stay unconfirmed before the last good files come back. */
+  confirmSeconds: number;
+  /** The forwarded port probed before confirming, when the gateway peer is up. */
+  probe: { peerPublicKey: string; address: string; port: number; maxHandshakeAgeSeconds: number };
+}
+
+/** File names inside a staged directory; the push command and the script agree on them. */
+export const STAGED_FILES = { ruleset: "nftables.conf", wireguard: "wg0.conf", sshdDropIn: "sshd.conf", script: "apply.sh" } as const;
+
+const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Renders the POSIX sh script that applies the edge's files with commit-confirm:
+ *   apply DIR TOKEN   check the staged ruleset with `nft -c`, keep the running files as last good, install and load
+ *                     the new ones, and start a detached timer that restores the last good files unless
+ *   confirm TOKEN     arrives in time, over a new SSH connection (the one that applied the rules survives a bad
+ *                     ruleset, so it proves nothing). Confirm first probes a forwarded port when the gateway is up.
+ * It needs no systemd: the timer is a setsid'd process, and sshd is reloaded by signal where systemd is absent.
+ */
+export function renderApplyScript(spec: ApplyScriptSpec): string {
+  const p = spec.paths;
+  return `#!/bin/sh
+# Rendered by the homelab edge stack: applies edge files with automatic rollback unless confirmed.
+set -eu
+
+RULESET=${quote(p.ruleset)}
+WG_CONF=${quote(p.wireguard)}
+SSHD_DROPIN=${quote(p.sshdDropIn)}
+STATE=${quote(p.state)}
+WG_IF=${quote(spec.wireguardInterface)}
+CONFIRM_SECONDS=${spec.confirmSeconds}
+PROBE_PEER_KEY=${quote(spec.probe.peerPublicKey)}
+PROBE_ADDRESS=${quote(spec.probe.address)}
+PROBE_PORT=${spec.probe.port}
+PROBE_MAX_HANDSHAKE_AGE=${spec.probe.maxHandshakeAgeSeconds}
+
+log() { echo "homelab-edge: $*" >&2; echo "$(date -u +%FT%TZ) $*" >> "$STATE/log"; }
+
+# Copies one directory's three files into place (a missing source file leaves the live one untouched).
+install_from() {
+  if [ -f "$1/${STAGED_FILES.ruleset}" ]; then install -m 0644 "$1/${STAGED_FILES.ruleset}" "$RULESET"; fi
+  if [ -f "$1/${STAGED_FILES.wireguard}" ]; then install -m 0600 "$1/${STAGED_FILES.wireguard}" "$WG_CONF"; fi
+  if [ -f "$1/${STAGED_FILES.sshdDropIn}" ]; then install -m 0644 "$1/${STAGED_FILES.sshdDropIn}" "$SSHD_DROPIN"; fi
+}
+
+reload_sshd() {
+  command -v sshd >/dev/null 2>&1 || return 0
+  sshd -t || return 1
+  if [ -d /run/systemd/system ]; then
+    systemctl reload ssh 2>/dev/null || systemctl reload sshd
+  elif [ -s /run/sshd.pid ]; then
+    kill -HUP "$(cat /run/sshd.pid)"
+  fi
+}
+
+# Loads what is installed: the ruleset atomically, WireGuard peers without dropping the tunnel, then sshd.
+activate() {
+  nft -f "$RULESET" || return 1
+  if ip link show "$WG_IF" >/dev/null 2>&1; then
+    stripped="$STATE/wg-stripped.conf"
+    (umask 077; wg-quick strip "$WG_CONF" > "$stripped") && wg syncconf "$WG_IF" "$stripped" || return 1
+    rm -f "$stripped"
+  fi
+  reload_sshd
+}
+
+rollback() {
+  log "rolling back to the last good files"
+  install_from "$STATE/last-good"
+  activate || log "the last good files failed to load too"
+  rm -f "$STATE/pending"
+}
+
+gateway_is_up() {
+  command -v wg >/dev/null 2>&1 || return 1
+  last=$(wg show "$WG_IF" latest-handshakes 2>/dev/null | awk -v key="$PROBE_PEER_KEY" '$1 == key { print $2 }')
+  [ -n "$last" ] && [ "$last" -gt 0 ] && [ $(( $(date +%s) - last )) -le "$PROBE_MAX_HANDSHAKE_AGE" ]
+}
+
+probe_forwarded_port() {
+  command -v bash >/dev/null 2>&1 || return 0
+  timeout 5 bash -c "exec 3<>/dev/tcp/$PROBE_ADDRESS/$PROBE_PORT" 2>/dev/null
+}
+
+cmd_apply() {
+  staged=$1 token=$2
+  mkdir -p "$STATE/last-good"
+  chmod 0700 "$STATE"
+  if ! nft -c -f "$staged/${STAGED_FILES.ruleset}"; then
+    log "rejected: the staged ruleset does not load; the running one stays"
+    exit 3
+  fi
+  if [ -f "$STATE/pending" ]; then
+    # An unconfirmed change is running: it is not good, so keep the older last-good files as they are.
+    log "replacing unconfirmed change $(cat "$STATE/pending")"
+  else
+    for pair in "$RULESET:${STAGED_FILES.ruleset}" "$WG_CONF:${STAGED_FILES.wireguard}" "$SSHD_DROPIN:${STAGED_FILES.sshdDropIn}"; do
+      live=\${pair%%:*}
+      if [ -f "$live" ]; then install -m 0600 "$live" "$STATE/last-good/\${pair#*:}"; fi
+    done
+  fi
+  install -m 0700 "$0" "$STATE/${STAGED_FILES.script}"
+  echo "$token" > "$STATE/pending"
+  install_from "$staged"
+  if ! activate; then
+    log "the new files failed to load"
+    rollback
+    exit 4
+  fi
+  # Fully detached, or this SSH channel would stay open until the timer fires and every confirm would be late.
+  setsid sh "$STATE/${STAGED_FILES.script}" rollback-after "$CONFIRM_SECONDS" "$token" </dev/null >/dev/null 2>&1 &
+  log "applied $token; rolls back in \${CONFIRM_SECONDS}s unless confirmed"
+}
+
+cmd_rollback_after() {
+  sleep "$1"
+  if [ "$(cat "$STATE/pending" 2>/dev/null)" = "$2" ]; then rollback; fi
+}
+
+cmd_confirm() {
+  token=$1
+  if [ "$(cat "$STATE/pending" 2>/dev/null)" != "$token" ]; then
+    log "nothing pending for $token (already rolled back?)"
+    exit 5
+  fi
+  if gateway_is_up; then
+    if ! probe_forwarded_port; then
+      log "gateway is up but $PROBE_ADDRESS:$PROBE_PORT does not answer; not confirming"
+      exit 6
+    fi
+  else
+    log "gateway has no recent handshake; skipping the forwarded-port probe"
+  fi
+  rm -f "$STATE/pending"
+  log "confirmed $token"
+}
+
+case "\${1:-}" in
+  apply) cmd_apply "$2" "$3" ;;
+  confirm) cmd_confirm "$2" ;;
+  rollback-after) cmd_rollback_after "$2" "$3" ;;
+  rollback) rollback ;;
+  *) echo "usage: $0 apply DIR TOKEN | confirm TOKEN | rollback" >&2; exit 2 ;;
+esac
+`;
+}
+
+/** The staged files, as the VPS receives them. */
+export interface StagedFiles {
+  ruleset: string;
+  wireguard: string;
+  sshdDropIn: string;
+  script: string;
+}
+
+/**
+ * Renders the remote command that stages the files and runs `apply`. The files travel base64-encoded inside the
+ * command, so no quoting of their contents can go wrong; the command is secret because wg0.conf is.
+ */
+export function renderPushCommand(files: StagedFiles, token: string, paths: EdgePaths): string {
+  const staged = `${paths.state}/staged/${token}`;
+  const writes = (Object.keys(STAGED_FILES) as (keyof StagedFiles)[]).map(
+    (key) => `printf '%s' '${Buffer.from(files[key]).toString("base64")}' | base64 -d > "$staged/${STAGED_FILES[key]}"`,
+  );
+  return [
+    "set -eu",
+    // On the first deploy cloud-init may still be installing nftables and wireguard-tools; 2 means done with warnings.
+    "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null || [ $? -eq 2 ]; fi",
+    "umask 077",
+    `staged=${quote(staged)}`,
+    'rm -rf "$staged" && mkdir -p "$staged"',
+    ...writes,
+    `sh "$staged/${STAGED_FILES.script}" apply "$staged" ${quote(token)}`,
+    "",
+  ].join("\n");
+}
+
+/** The remote command that confirms a change; runs over its own SSH connection. */
+export function renderConfirmCommand(token: string, paths: EdgePaths): string {
+  return `sh ${quote(`${paths.state}/${STAGED_FILES.script}`)} confirm ${quote(token)}\n`;
+}

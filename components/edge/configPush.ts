@@ -1,0 +1,61 @@
+import { createHash } from "node:crypto";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { EdgePaths, renderConfirmCommand, renderPushCommand, StagedFiles } from "./applyScript";
+
+export interface EdgeConfigPushArgs {
+  /** Public address of the VPS. */
+  host: pulumi.Input<string>;
+  /** The admin SSH port; reachable only from the admin networks, so `pulumi up` must run inside them. */
+  port: number;
+  user: string;
+  /** Secret private key of the operator's SSH key pair. */
+  privateKey: pulumi.Input<string>;
+  /** The files cloud-init wrote on first boot, as they should be now. */
+  files: pulumi.Input<StagedFiles>;
+  paths: EdgePaths;
+}
+
+/** Identifies one set of files; the same hash triggers the push and names the change to confirm. */
+export function changeToken(files: StagedFiles): string {
+  const hash = createHash("sha256");
+  for (const key of Object.keys(files).sort() as (keyof StagedFiles)[]) hash.update(`${key}\0${files[key]}\0`);
+  return hash.digest("hex").slice(0, 16);
+}
+
+/**
+ * Pushes the edge's files to a running VPS with commit-confirm: one SSH connection applies them and arms the
+ * rollback timer, a second, new connection confirms. If the new ruleset locked SSH out, the confirm cannot connect
+ * and the VPS restores the last good files by itself.
+ */
+export class EdgeConfigPush extends pulumi.ComponentResource {
+  /** The change token of the files last pushed. */
+  readonly token: pulumi.Output<string>;
+
+  constructor(name: string, args: EdgeConfigPushArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab:edge:EdgeConfigPush", name, {}, opts);
+    const files = pulumi.output(args.files);
+    // The token hashes secret files; it reveals nothing of them, and showing it lets operators match VPS logs.
+    this.token = pulumi.unsecret(files.apply(changeToken));
+    const connection = {
+      host: args.host,
+      port: args.port,
+      user: args.user,
+      privateKey: args.privateKey,
+      // On the first deploy sshd moves to the admin port only when cloud-init finishes: keep dialling for a while.
+      dialErrorLimit: 60,
+      perDialTimeout: 10,
+    };
+    const apply = new command.remote.Command(
+      `${name}-apply`,
+      { connection, create: pulumi.all([files, this.token]).apply(([f, token]) => renderPushCommand(f, token, args.paths)), triggers: [this.token] },
+      { parent: this },
+    );
+    const confirm = new command.remote.Command(
+      `${name}-confirm`,
+      { connection, create: this.token.apply((token) => renderConfirmCommand(token, args.paths)), triggers: [this.token] },
+      { parent: this, dependsOn: [apply] },
+    );
+    this.registerOutputs({ token: this.token, confirmed: confirm.stdout });
+  }
+}

@@ -1,0 +1,87 @@
+import { createPrivateKey, createPublicKey } from "node:crypto";
+
+/** PKCS#8 header of an X25519 private key; the 32 raw key bytes follow it. */
+const X25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
+
+/** Derives a WireGuard public key from a base64 private key: the same X25519 function `wg pubkey` computes. */
+export function wireguardPublicKey(privateKeyBase64: string): string {
+  const raw = Buffer.from(privateKeyBase64, "base64");
+  if (raw.length !== 32) throw new Error(`a WireGuard private key is 32 bytes, got ${raw.length}`);
+  const privateKey = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, raw]), format: "der", type: "pkcs8" });
+  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
+  return spki.subarray(spki.length - 32).toString("base64");
+}
+
+/** Routing table that carries a home peer's replies back into the tunnel. */
+export const TUNNEL_ROUTING_TABLE = 51820;
+
+/** A home peer's own addresses, whose replies must leave through the tunnel. */
+export interface PolicyRoutingSpec {
+  /** Interface name, or wg-quick's "%i". */
+  device: string;
+  ipv4: string;
+  ipv6?: string;
+  table: number;
+}
+
+/**
+ * Replies from a tunnel address go back through the tunnel: the home peer accepts traffic from any client
+ * (AllowedIPs 0.0.0.0/0 with Table = off), so without these rules its answers would leave by the default route,
+ * from the wrong address.
+ */
+export function renderPolicyRouting(spec: PolicyRoutingSpec): { up: string[]; down: string[] } {
+  const families: { ip: string; address: string }[] = [{ ip: "ip -4", address: spec.ipv4 }];
+  if (spec.ipv6) families.push({ ip: "ip -6", address: spec.ipv6 });
+  return {
+    up: families.flatMap(({ ip, address }) => [
+      `${ip} route replace default dev ${spec.device} table ${spec.table}`,
+      `${ip} rule add from ${address} lookup ${spec.table} priority ${spec.table}`,
+    ]),
+    down: families.flatMap(({ ip, address }) => [`${ip} rule del from ${address} lookup ${spec.table} priority ${spec.table}`]),
+  };
+}
+
+/** One [Peer] section. */
+export interface WireguardPeerSpec {
+  /** Shown as a comment, so `wg showconf` output can be matched to the catalog. */
+  name: string;
+  publicKey: string;
+  allowedIps: string[];
+  endpoint?: string;
+  persistentKeepalive?: number;
+}
+
+/** A wg-quick config: the [Interface] plus its peers. */
+export interface WireguardConfigSpec {
+  privateKey: string;
+  /** Interface addresses with prefix, e.g. "10.10.10.1/24". */
+  addresses: string[];
+  listenPort?: number;
+  mtu: number;
+  /** "off" keeps wg-quick from installing routes for AllowedIPs. */
+  table?: "off";
+  postUp?: string[];
+  preDown?: string[];
+  peers: WireguardPeerSpec[];
+}
+
+/** Renders a wg-quick config file. */
+export function renderWireguardConfig(spec: WireguardConfigSpec): string {
+  const lines = ["[Interface]", `PrivateKey = ${spec.privateKey}`, `Address = ${spec.addresses.join(", ")}`];
+  if (spec.listenPort !== undefined) lines.push(`ListenPort = ${spec.listenPort}`);
+  lines.push(`MTU = ${spec.mtu}`);
+  if (spec.table) lines.push(`Table = ${spec.table}`);
+  for (const command of spec.postUp ?? []) lines.push(`PostUp = ${command}`);
+  for (const command of spec.preDown ?? []) lines.push(`PreDown = ${command}`);
+  for (const peer of spec.peers) {
+    lines.push("", `# ${peer.name}`, "[Peer]", `PublicKey = ${peer.publicKey}`, `AllowedIPs = ${peer.allowedIps.join(", ")}`);
+    if (peer.endpoint) lines.push(`Endpoint = ${peer.endpoint}`);
+    if (peer.persistentKeepalive) lines.push(`PersistentKeepalive = ${peer.persistentKeepalive}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Formats host:port, bracketing IPv6 literals as WireGuard's Endpoint requires. */
+export function endpointAddress(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

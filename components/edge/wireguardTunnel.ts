@@ -1,0 +1,89 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { NetworkPlan } from "../config/schema";
+import { HomePeerName, TunnelEndpoint, TunnelPlan } from "./tunnelPlan";
+import { renderPolicyRouting, renderWireguardConfig, TUNNEL_ROUTING_TABLE, wireguardPublicKey } from "./wireguard";
+
+export interface WireguardTunnelArgs {
+  /** MTU, port and address families. */
+  network: NetworkPlan;
+  /** Every tunnel address. */
+  tunnel: TunnelPlan;
+  /** host:port the home peers dial; the edge hostname, so peers survive a change of VPS address. */
+  endpoint: string;
+  /** Name of the interface on both ends. */
+  interfaceName: string;
+}
+
+/** Keepalive from the home side only: it sits behind NAT, and the VPS must be able to reach it at any time. */
+export const HOME_KEEPALIVE_SECONDS = 25;
+
+const allowedIps = (address: TunnelEndpoint) => [`${address.ipv4}/32`, ...(address.ipv6 ? [`${address.ipv6}/128`] : [])];
+
+/** The WireGuard tunnel between the VPS and each home peer: keys and every rendered config. */
+export class WireguardTunnel extends pulumi.ComponentResource {
+  /** The VPS's wg-quick config (secret). */
+  readonly vpsConfig: pulumi.Output<string>;
+  readonly vpsPublicKey: pulumi.Output<string>;
+  /** Each home peer's wg-quick config (secret). */
+  readonly peerConfigs: Record<HomePeerName, pulumi.Output<string>>;
+  readonly peerPublicKeys: Record<HomePeerName, pulumi.Output<string>>;
+
+  constructor(name: string, args: WireguardTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab:edge:WireguardTunnel", name, {}, opts);
+    const keyPair = (role: string) => {
+      const bytes = new random.RandomBytes(`${name}-${role}-key`, { length: 32 }, { parent: this });
+      const privateKey = pulumi.secret(bytes.base64);
+      // Derived from a secret, so pulumi would hide it; a public key is meant to be shared.
+      const publicKey = pulumi.unsecret(privateKey.apply(wireguardPublicKey));
+      return { privateKey, publicKey };
+    };
+    const { network, tunnel } = args;
+    const withPrefix = (address: TunnelEndpoint) => [`${address.ipv4}/${tunnel.prefixV4}`, ...(address.ipv6 ? [`${address.ipv6}/${tunnel.prefixV6}`] : [])];
+
+    const vps = keyPair("vps");
+    const peers = tunnel.peers.map((peer) => ({ ...peer, keys: keyPair(peer.name) }));
+
+    this.vpsPublicKey = vps.publicKey;
+    this.vpsConfig = pulumi
+      .all([vps.privateKey, ...peers.map((p) => p.keys.publicKey)])
+      .apply(([privateKey, ...publicKeys]) =>
+        renderWireguardConfig({
+          privateKey,
+          addresses: withPrefix(tunnel.vps),
+          listenPort: network.wireguardPort,
+          mtu: network.tunnelMtu,
+          peers: peers.map((peer, i) => ({ name: peer.name, publicKey: publicKeys[i], allowedIps: allowedIps(peer.address) })),
+        }),
+      );
+
+    const configs = {} as Record<HomePeerName, pulumi.Output<string>>;
+    const publicKeys = {} as Record<HomePeerName, pulumi.Output<string>>;
+    for (const peer of peers) {
+      const routing = renderPolicyRouting({ device: "%i", ipv4: peer.address.ipv4, ipv6: peer.address.ipv6, table: TUNNEL_ROUTING_TABLE });
+      publicKeys[peer.name] = peer.keys.publicKey;
+      configs[peer.name] = pulumi.all([peer.keys.privateKey, vps.publicKey]).apply(([privateKey, vpsPublicKey]) =>
+        renderWireguardConfig({
+          privateKey,
+          addresses: withPrefix(peer.address),
+          mtu: network.tunnelMtu,
+          table: "off",
+          postUp: routing.up,
+          preDown: routing.down,
+          peers: [
+            {
+              name: "vps",
+              publicKey: vpsPublicKey,
+              allowedIps: ["0.0.0.0/0", ...(peer.address.ipv6 ? ["::/0"] : [])],
+              endpoint: args.endpoint,
+              persistentKeepalive: HOME_KEEPALIVE_SECONDS,
+            },
+          ],
+        }),
+      );
+    }
+    this.peerConfigs = configs;
+    this.peerPublicKeys = publicKeys;
+    this.registerOutputs({ vpsPublicKey: this.vpsPublicKey, peerPublicKeys: this.peerPublicKeys });
+  }
+}

@@ -1,0 +1,211 @@
+import * as pulumi from "@pulumi/pulumi";
+import { StackBuild } from "../../components/stackBuild";
+import { fakeInvoke, fakeOutputs, SECRET_FAKE_OUTPUTS } from "./fakes";
+
+/** The wire form of a secret inside a serialized property map. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface RecordedOptions {
+  dependsOn: string[];
+  retainOnDelete: boolean;
+  deleteBeforeReplace: boolean;
+  ignoreChanges: string[];
+  additionalSecretOutputs: string[];
+  protect: boolean;
+}
+
+export interface RecordedResource {
+  urn: string;
+  type: string;
+  name: string;
+  custom: boolean;
+  /** URN of the parent; absent only for the stack itself. */
+  parent?: string;
+  /** Inputs with secret markers removed. */
+  inputs: Record<string, unknown>;
+  /** Top-level input keys that are secret (a secret anywhere inside marks the whole key). */
+  secretInputs: string[];
+  options: RecordedOptions;
+}
+
+export interface StackReferenceState {
+  outputs: Record<string, unknown>;
+  secretOutputNames: string[];
+}
+
+export interface OfflineOptions {
+  stack: string;
+  project?: string;
+  /** Namespaced config ("homelab:domain") as the CLI would pass it: every value a string. */
+  config: Record<string, string>;
+  /** Namespaced keys whose values are secret. */
+  secretKeys?: string[];
+  /** StackReference state by referenced stack name. */
+  stackReferences?: Record<string, StackReferenceState>;
+  program: () => StackBuild;
+}
+
+export interface ResolvedOutput {
+  value: unknown;
+  secret: boolean;
+}
+
+export interface OfflineRun {
+  resources: RecordedResource[];
+  invokes: { token: string; inputs: Record<string, unknown> }[];
+  outputs: Record<string, ResolvedOutput>;
+  artifacts: Record<string, string>;
+  /** Every place a secret value shows up without being marked secret. */
+  leaks: string[];
+}
+
+function unwrapSecrets(value: unknown): { value: unknown; secret: boolean } {
+  if (Array.isArray(value)) {
+    const items = value.map(unwrapSecrets);
+    return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };
+  }
+  if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if (record[SECRET_SIG] === SECRET_SIG_VALUE) return { value: unwrapSecrets(record.value).value, secret: true };
+    let secret = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(record)) {
+      const inner = unwrapSecrets(v);
+      out[k] = inner.value;
+      secret ||= inner.secret;
+    }
+    return { value: out, secret };
+  }
+  return { value, secret: false };
+}
+
+/** Output internals the public API does not expose: its value and whether it is secret. */
+async function resolve(input: pulumi.Input<unknown>): Promise<ResolvedOutput> {
+  const output = pulumi.output(input) as unknown as { promise(): Promise<unknown>; isSecret: Promise<boolean> };
+  return { value: await output.promise(), secret: await output.isSecret };
+}
+
+function collectStrings(value: unknown, into: Set<string>) {
+  if (typeof value === "string") into.add(value);
+  else if (Array.isArray(value)) value.forEach((v) => collectStrings(v, into));
+  else if (value && typeof value === "object") Object.values(value).forEach((v) => collectStrings(v, into));
+}
+
+function containsAny(value: unknown, secrets: Set<string>): string | undefined {
+  const strings = new Set<string>();
+  collectStrings(value, strings);
+  for (const text of strings) for (const secret of secrets) if (secret.length >= 8 && text.includes(secret)) return secret;
+  return undefined;
+}
+
+let runQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs a program under Pulumi's mock runtime and records what it registers. Runs are serialized: the runtime's
+ * state is global to the process.
+ */
+export function runOffline(options: OfflineOptions): Promise<OfflineRun> {
+  const run = runQueue.then(() => runOnce(options));
+  runQueue = run.catch(() => undefined);
+  return run;
+}
+
+async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
+  const resources: RecordedResource[] = [];
+  const invokes: OfflineRun["invokes"] = [];
+  const rootSecrets = new Set<string>();
+  for (const key of options.secretKeys ?? []) if (options.config[key] !== undefined) rootSecrets.add(options.config[key]);
+
+  pulumi.runtime.setAllConfig(options.config, options.secretKeys);
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        if (args.type === "pulumi:pulumi:StackReference") {
+          const name = String(args.inputs.name ?? args.name);
+          const state = options.stackReferences?.[name];
+          if (!state) throw new Error(`the offline engine has no outputs for stack reference "${name}"`);
+          return { id: name, state: { name, outputs: state.outputs, secretOutputNames: state.secretOutputNames } };
+        }
+        const outputs = fakeOutputs(args.type, args.name, args.inputs);
+        for (const key of SECRET_FAKE_OUTPUTS[args.type] ?? []) if (typeof outputs[key] === "string") rootSecrets.add(outputs[key] as string);
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
+      },
+      call(args) {
+        invokes.push({ token: args.token, inputs: args.inputs });
+        return fakeInvoke(args.token, args.inputs);
+      },
+    },
+    options.project ?? "homelab",
+    options.stack,
+    false,
+  );
+
+  // The mock API hides parents, options and secret markers; the monitor's request still has them.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const settings = require("@pulumi/pulumi/runtime/settings");
+  const monitor = settings.getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  const pending = new Set<Promise<void>>();
+  monitor.registerResource = (req: any, callback: (err: unknown, response: unknown) => void) => {
+    const inputs: Record<string, unknown> = {};
+    const secretInputs: string[] = [];
+    for (const [key, raw] of Object.entries((req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>)) {
+      const { value, secret } = unwrapSecrets(raw);
+      inputs[key] = value;
+      if (secret) secretInputs.push(key);
+    }
+    const wantsSecret = (name: string) => (typeof req[name] === "function" ? req[name]() : undefined);
+    let done!: () => void;
+    const settled = new Promise<void>((r) => (done = r));
+    pending.add(settled);
+    const finish = (err: unknown, response: any) => {
+      if (!err && response) {
+        resources.push({
+          urn: response.getUrn(),
+          type: req.getType(),
+          name: req.getName(),
+          custom: req.getCustom(),
+          parent: req.getParent() || undefined,
+          inputs,
+          secretInputs,
+          options: {
+            dependsOn: [...(wantsSecret("getDependenciesList") ?? [])].sort(),
+            retainOnDelete: Boolean(wantsSecret("getRetainondelete")),
+            deleteBeforeReplace: Boolean(wantsSecret("getDeletebeforereplace")),
+            ignoreChanges: wantsSecret("getIgnorechangesList") ?? [],
+            additionalSecretOutputs: wantsSecret("getAdditionalsecretoutputsList") ?? [],
+            protect: Boolean(wantsSecret("getProtect")),
+          },
+        });
+      }
+      pending.delete(settled);
+      done();
+      callback(err, response);
+    };
+    return register(req, finish);
+  };
+
+  let build: StackBuild | undefined;
+  await pulumi.runtime.runInPulumiStack(async () => {
+    build = options.program();
+    return build.outputs;
+  });
+  const outputs: Record<string, ResolvedOutput> = {};
+  for (const [key, value] of Object.entries(build!.outputs)) outputs[key] = await resolve(value);
+  const artifacts: Record<string, string> = {};
+  for (const [key, value] of Object.entries(build!.artifacts)) artifacts[key] = String((await resolve(value)).value);
+  while (pending.size) await Promise.all([...pending]);
+
+  const leaks: string[] = [];
+  for (const r of resources) {
+    for (const [key, value] of Object.entries(r.inputs)) {
+      if (!r.secretInputs.includes(key) && containsAny(value, rootSecrets)) leaks.push(`${r.type} "${r.name}" input "${key}" carries a secret value in plain text`);
+    }
+  }
+  for (const [key, output] of Object.entries(outputs)) {
+    if (!output.secret && containsAny(output.value, rootSecrets)) leaks.push(`stack output "${key}" carries a secret value but is not secret`);
+  }
+  resources.sort((a, b) => a.urn.localeCompare(b.urn));
+  return { resources, invokes, outputs, artifacts, leaks };
+}
