@@ -189,6 +189,12 @@ function valueAt(raw: Record<string, unknown>, path: PropertyKey[]): unknown {
   return value;
 }
 
+/** Shows a value as the operator wrote it: numbers and booleans bare even though the CLI passes them as strings. */
+function showValue(value: unknown): string {
+  if (typeof value === "string" && /^(-?\d+(\.\d+)?|true|false)$/.test(value.trim())) return value.trim();
+  return JSON.stringify(value);
+}
+
 function describeIssue(raw: Record<string, unknown>, issue: z.core.$ZodIssue): string {
   const key = keyName(issue.path);
   const value = valueAt(raw, issue.path);
@@ -196,7 +202,7 @@ function describeIssue(raw: Record<string, unknown>, issue: z.core.$ZodIssue): s
     return `${key}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed fields are ${Object.keys(serviceSchema.shape).join(", ")}`;
   }
   if (value === undefined) return `${key} is required but not set`;
-  return `${key}: ${JSON.stringify(value)} ${issue.message}`;
+  return `${key}: ${showValue(value)} ${issue.message}`;
 }
 
 /** Cross-field rules of the common part: the network plan and the catalog. */
@@ -208,7 +214,7 @@ function commonProblems(c: CommonRaw): Problem[] {
     problems.push({ key: "tunnelCidr", message: `"${c.tunnelCidr}" overlaps the home LAN ${c.lanCidr}; pick a range the LAN does not use` });
   }
   if (c.ipv6 && !c.tunnelCidrV6) {
-    problems.push({ key: "tunnelCidrV6", message: "is required while homelab:ipv6 is true (a ULA /64 such as \"fd10:10:10::/64\")" });
+    problems.push({ key: "tunnelCidrV6", message: "not set, but required while homelab:ipv6 is true (a ULA /64 such as \"fd10:10:10::/64\")" });
   }
   const edgeHostname = c.edgeHostname ?? `edge.${c.domain}`;
   if (!isWithin(edgeHostname, c.domain)) {
@@ -254,7 +260,7 @@ function edgeProblems(c: z.infer<typeof edgeSchema>): Problem[] {
   if (c.sshPort === 22) problems.push({ key: "sshPort", message: "22 is refused: pick a high port (1024-65535) so the edge does not sit on the scanned default" });
   else if (c.sshPort < 1024) problems.push({ key: "sshPort", message: `${c.sshPort} is a privileged port; pick one between 1024 and 65535` });
   if (c.edgeUpdateMode === "ssh" && !c.sshPrivateKey) {
-    problems.push({ key: "sshPrivateKey", message: "is required while homelab:edgeUpdateMode is ssh; set it with `pulumi config set --secret sshPrivateKey < key`, or use mode replace" });
+    problems.push({ key: "sshPrivateKey", message: "not set, but required while homelab:edgeUpdateMode is ssh; set it with `pulumi config set --secret sshPrivateKey < key`, or use mode replace" });
   }
   const forwarded = new Set<number>([...WEB_PORTS, ...c.services.flatMap((s) => s.tcpPorts ?? [])]);
   if (forwarded.has(c.sshPort)) problems.push({ key: "sshPort", message: `${c.sshPort} is forwarded to the home cluster; pick a port nothing forwards` });

@@ -29,8 +29,6 @@ export function buildEdgeStack(): StackBuild {
   const tunnel = new WireguardTunnel("tunnel", {
     network,
     tunnel: tunnelPlan,
-    endpoint: endpointAddress(config.edgeHostname, network.wireguardPort),
-    interfaceName: TUNNEL_INTERFACE,
   });
 
   const rulesetForwards: RulesetForward[] = forwards.map((f) => ({ ...f, to: addressOf(f.peer) }));
@@ -63,6 +61,9 @@ export function buildEdgeStack(): StackBuild {
   };
   const dns = new CloudflareDns("dns", { ...dnsSpec, zoneId: config.cloudflareZoneId, ipv4: vps.ipv4, ipv6: vps.ipv6 });
 
+  // The fixed primary IPv4, not the hostname: a peer then needs no DNS to come up, and the address outlives servers.
+  const endpoint = vps.ipv4.apply((ipv4) => endpointAddress(ipv4, network.wireguardPort));
+  const peerConfigs = tunnel.homePeerConfigs(endpoint);
   const peerNames = tunnelPlan.peers.map((p) => p.name);
   // Every contract key must be set here (the mapped type is not homomorphic, so none is optional).
   const outputs: { [K in keyof EdgeStackOutputs & string]: pulumi.Input<EdgeStackOutputs[K]> | undefined } = {
@@ -71,8 +72,8 @@ export function buildEdgeStack(): StackBuild {
     edgeHostname: config.edgeHostname,
     publicIpv4: vps.ipv4,
     publicIpv6: vps.ipv6,
-    wireguard: pulumi.all([tunnel.vpsPublicKey, ...peerNames.map((n) => tunnel.peerPublicKeys[n])]).apply(([vpsPublicKey, ...peerKeys]) => ({
-      endpoint: endpointAddress(config.edgeHostname, network.wireguardPort),
+    wireguard: pulumi.all([endpoint, tunnel.vpsPublicKey, ...peerNames.map((n) => tunnel.peerPublicKeys[n])]).apply(([endpoint, vpsPublicKey, ...peerKeys]) => ({
+      endpoint,
       port: network.wireguardPort,
       mtu: network.tunnelMtu,
       vpsPublicKey,
@@ -81,7 +82,7 @@ export function buildEdgeStack(): StackBuild {
       vps: tunnelPlan.vps,
       peers: Object.fromEntries(tunnelPlan.peers.map((p, i) => [p.name, { publicKey: peerKeys[i], address: p.address }])),
     })),
-    homePeerConfigs: pulumi.secret(pulumi.all(Object.fromEntries(peerNames.map((n) => [n, tunnel.peerConfigs[n]])))),
+    homePeerConfigs: pulumi.secret(pulumi.all(Object.fromEntries(peerNames.map((n) => [n, peerConfigs[n]])))),
     acmeDnsToken: dns.acmeDnsToken,
   };
   // An undefined output (IPv6 off) is left out rather than exported as null.
@@ -97,6 +98,6 @@ export function buildEdgeStack(): StackBuild {
       .all([vps.ipv4, vps.ipv6 ?? pulumi.output(undefined)])
       .apply(([ipv4, ipv6]) => renderDnsTable(planDnsRecords({ ...dnsSpec, ipv4, ipv6 }))),
   };
-  for (const name of peerNames) artifacts[`wg-${name}.conf`] = tunnel.peerConfigs[name];
+  for (const name of peerNames) artifacts[`wg-${name}.conf`] = peerConfigs[name];
   return { outputs: exported, artifacts };
 }

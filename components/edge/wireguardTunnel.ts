@@ -9,14 +9,12 @@ export interface WireguardTunnelArgs {
   network: NetworkPlan;
   /** Every tunnel address. */
   tunnel: TunnelPlan;
-  /** host:port the home peers dial; the edge hostname, so peers survive a change of VPS address. */
-  endpoint: string;
-  /** Name of the interface on both ends. */
-  interfaceName: string;
 }
 
 /** Keepalive from the home side only: it sits behind NAT, and the VPS must be able to reach it at any time. */
 export const HOME_KEEPALIVE_SECONDS = 25;
+
+const interfaceAddresses = (tunnel: TunnelPlan, address: TunnelEndpoint) => [`${address.ipv4}/${tunnel.prefixV4}`, ...(address.ipv6 ? [`${address.ipv6}/${tunnel.prefixV6}`] : [])];
 
 const allowedIps = (address: TunnelEndpoint) => [`${address.ipv4}/32`, ...(address.ipv6 ? [`${address.ipv6}/128`] : [])];
 
@@ -25,9 +23,10 @@ export class WireguardTunnel extends pulumi.ComponentResource {
   /** The VPS's wg-quick config (secret). */
   readonly vpsConfig: pulumi.Output<string>;
   readonly vpsPublicKey: pulumi.Output<string>;
-  /** Each home peer's wg-quick config (secret). */
-  readonly peerConfigs: Record<HomePeerName, pulumi.Output<string>>;
   readonly peerPublicKeys: Record<HomePeerName, pulumi.Output<string>>;
+  private readonly peers: { name: HomePeerName; address: TunnelEndpoint; privateKey: pulumi.Output<string> }[];
+  private readonly network: NetworkPlan;
+  private readonly tunnel: TunnelPlan;
 
   constructor(name: string, args: WireguardTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab:edge:WireguardTunnel", name, {}, opts);
@@ -39,7 +38,6 @@ export class WireguardTunnel extends pulumi.ComponentResource {
       return { privateKey, publicKey };
     };
     const { network, tunnel } = args;
-    const withPrefix = (address: TunnelEndpoint) => [`${address.ipv4}/${tunnel.prefixV4}`, ...(address.ipv6 ? [`${address.ipv6}/${tunnel.prefixV6}`] : [])];
 
     const vps = keyPair("vps");
     const peers = tunnel.peers.map((peer) => ({ ...peer, keys: keyPair(peer.name) }));
@@ -50,23 +48,33 @@ export class WireguardTunnel extends pulumi.ComponentResource {
       .apply(([privateKey, ...publicKeys]) =>
         renderWireguardConfig({
           privateKey,
-          addresses: withPrefix(tunnel.vps),
+          addresses: interfaceAddresses(tunnel, tunnel.vps),
           listenPort: network.wireguardPort,
           mtu: network.tunnelMtu,
           peers: peers.map((peer, i) => ({ name: peer.name, publicKey: publicKeys[i], allowedIps: allowedIps(peer.address) })),
         }),
       );
 
+    this.network = network;
+    this.tunnel = tunnel;
+    this.peers = peers.map((p) => ({ name: p.name, address: p.address, privateKey: p.keys.privateKey }));
+    this.peerPublicKeys = Object.fromEntries(peers.map((p) => [p.name, p.keys.publicKey])) as Record<HomePeerName, pulumi.Output<string>>;
+    this.registerOutputs({ vpsPublicKey: this.vpsPublicKey, peerPublicKeys: this.peerPublicKeys });
+  }
+
+  /**
+   * Each home peer's wg-quick config (secret), dialling `endpoint`. A method rather than a constructor argument: the
+   * endpoint is the VPS's address, and the VPS needs this tunnel's own config first.
+   */
+  homePeerConfigs(endpoint: pulumi.Input<string>): Record<HomePeerName, pulumi.Output<string>> {
     const configs = {} as Record<HomePeerName, pulumi.Output<string>>;
-    const publicKeys = {} as Record<HomePeerName, pulumi.Output<string>>;
-    for (const peer of peers) {
+    for (const peer of this.peers) {
       const routing = renderPolicyRouting({ device: "%i", ipv4: peer.address.ipv4, ipv6: peer.address.ipv6, table: TUNNEL_ROUTING_TABLE });
-      publicKeys[peer.name] = peer.keys.publicKey;
-      configs[peer.name] = pulumi.all([peer.keys.privateKey, vps.publicKey]).apply(([privateKey, vpsPublicKey]) =>
+      configs[peer.name] = pulumi.all([peer.privateKey, this.vpsPublicKey, endpoint]).apply(([privateKey, vpsPublicKey, endpointText]) =>
         renderWireguardConfig({
           privateKey,
-          addresses: withPrefix(peer.address),
-          mtu: network.tunnelMtu,
+          addresses: interfaceAddresses(this.tunnel, peer.address),
+          mtu: this.network.tunnelMtu,
           table: "off",
           postUp: routing.up,
           preDown: routing.down,
@@ -75,15 +83,13 @@ export class WireguardTunnel extends pulumi.ComponentResource {
               name: "vps",
               publicKey: vpsPublicKey,
               allowedIps: ["0.0.0.0/0", ...(peer.address.ipv6 ? ["::/0"] : [])],
-              endpoint: args.endpoint,
+              endpoint: endpointText,
               persistentKeepalive: HOME_KEEPALIVE_SECONDS,
             },
           ],
         }),
       );
     }
-    this.peerConfigs = configs;
-    this.peerPublicKeys = publicKeys;
-    this.registerOutputs({ vpsPublicKey: this.vpsPublicKey, peerPublicKeys: this.peerPublicKeys });
+    return configs;
   }
 }

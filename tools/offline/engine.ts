@@ -99,6 +99,35 @@ function containsAny(value: unknown, secrets: Set<string>): string | undefined {
   return undefined;
 }
 
+/** Reads one monitor request into a record; getters a request kind lacks count as unset. */
+function recordOf(req: any, urn: string, properties: any): RecordedResource {
+  const inputs: Record<string, unknown> = {};
+  const secretInputs: string[] = [];
+  for (const [key, raw] of Object.entries((properties?.toJavaScript() ?? {}) as Record<string, unknown>)) {
+    const { value, secret } = unwrapSecrets(raw);
+    inputs[key] = value;
+    if (secret) secretInputs.push(key);
+  }
+  const get = (getter: string) => (typeof req[getter] === "function" ? req[getter]() : undefined);
+  return {
+    urn,
+    type: req.getType(),
+    name: req.getName(),
+    custom: get("getCustom") ?? true,
+    parent: req.getParent() || undefined,
+    inputs,
+    secretInputs,
+    options: {
+      dependsOn: [...(get("getDependenciesList") ?? [])].sort(),
+      retainOnDelete: Boolean(get("getRetainondelete")),
+      deleteBeforeReplace: Boolean(get("getDeletebeforereplace")),
+      ignoreChanges: get("getIgnorechangesList") ?? [],
+      additionalSecretOutputs: get("getAdditionalsecretoutputsList") ?? [],
+      protect: Boolean(get("getProtect")),
+    },
+  };
+}
+
 let runQueue: Promise<unknown> = Promise.resolve();
 
 /**
@@ -145,46 +174,24 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const settings = require("@pulumi/pulumi/runtime/settings");
   const monitor = settings.getMonitor();
-  const register = monitor.registerResource.bind(monitor);
   const pending = new Set<Promise<void>>();
-  monitor.registerResource = (req: any, callback: (err: unknown, response: unknown) => void) => {
-    const inputs: Record<string, unknown> = {};
-    const secretInputs: string[] = [];
-    for (const [key, raw] of Object.entries((req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>)) {
-      const { value, secret } = unwrapSecrets(raw);
-      inputs[key] = value;
-      if (secret) secretInputs.push(key);
-    }
-    const wantsSecret = (name: string) => (typeof req[name] === "function" ? req[name]() : undefined);
-    let done!: () => void;
-    const settled = new Promise<void>((r) => (done = r));
-    pending.add(settled);
-    const finish = (err: unknown, response: any) => {
-      if (!err && response) {
-        resources.push({
-          urn: response.getUrn(),
-          type: req.getType(),
-          name: req.getName(),
-          custom: req.getCustom(),
-          parent: req.getParent() || undefined,
-          inputs,
-          secretInputs,
-          options: {
-            dependsOn: [...(wantsSecret("getDependenciesList") ?? [])].sort(),
-            retainOnDelete: Boolean(wantsSecret("getRetainondelete")),
-            deleteBeforeReplace: Boolean(wantsSecret("getDeletebeforereplace")),
-            ignoreChanges: wantsSecret("getIgnorechangesList") ?? [],
-            additionalSecretOutputs: wantsSecret("getAdditionalsecretoutputsList") ?? [],
-            protect: Boolean(wantsSecret("getProtect")),
-          },
-        });
-      }
-      pending.delete(settled);
-      done();
-      callback(err, response);
+  // Registrations and reads (a StackReference is read by id) both become records.
+  const recordCalls = (method: "registerResource" | "readResource", properties: (req: any) => any) => {
+    const original = monitor[method].bind(monitor);
+    monitor[method] = (req: any, callback: (err: unknown, response: unknown) => void) => {
+      let done!: () => void;
+      const settled = new Promise<void>((r) => (done = r));
+      pending.add(settled);
+      return original(req, (err: unknown, response: any) => {
+        if (!err && response) resources.push(recordOf(req, response.getUrn(), properties(req)));
+        pending.delete(settled);
+        done();
+        callback(err, response);
+      });
     };
-    return register(req, finish);
   };
+  recordCalls("registerResource", (req) => req.getObject());
+  recordCalls("readResource", (req) => req.getProperties());
 
   let build: StackBuild | undefined;
   await pulumi.runtime.runInPulumiStack(async () => {

@@ -1,0 +1,29 @@
+import { PROJECT } from "../../components/config/schema";
+
+/** A complete, valid edge config in the raw form Pulumi hands over: un-namespaced keys, string values. */
+export function validEdgeRaw(): Record<string, string> {
+  return {
+    domain: "example.com",
+    acmeEmail: "admin@example.com",
+    lanCidr: "192.168.1.0/24",
+    tunnelCidr: "10.10.10.0/24",
+    tunnelCidrV6: "fd7a:10:10::/64",
+    services: JSON.stringify([
+      { name: "jellyfin", hostname: "jellyfin.example.com", exposure: "public", port: 8096 },
+      { name: "minecraft", hostname: "mc.example.com", exposure: "public", port: 25565, tcpPorts: [25565] },
+      { name: "grafana", hostname: "grafana.example.com", exposure: "vpn", port: 3000 },
+    ]),
+    adminCidrs: JSON.stringify(["198.51.100.0/24", "2001:db8:5::/48"]),
+    sshPort: "22022",
+    sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPNKMnti0uPOAhQCxhEgxoWB43J1gMQkKBu5IL6rjxdy operator@laptop",
+    sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----",
+    cloudflareZoneId: "023e105f4ecef8ad9ca31a8372d0c353",
+  };
+}
+
+/** The same, namespaced as the CLI passes it, with the secret keys listed. */
+export function edgeStackConfig(overrides: Record<string, string | undefined> = {}): { config: Record<string, string>; secretKeys: string[] } {
+  const raw: Record<string, string | undefined> = { ...validEdgeRaw(), ...overrides };
+  const config = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined).map(([k, v]) => [`${PROJECT}:${k}`, v as string]));
+  return { config, secretKeys: [`${PROJECT}:sshPrivateKey`] };
+}

@@ -1,0 +1,106 @@
+import { buildStack } from "../../components/stacks";
+import { EDGE_SECRET_OUTPUTS } from "../../components/contract/edge";
+import { OfflineRun, RecordedResource, runOffline, StackReferenceState } from "./engine";
+import { loadStackConfig, SECRET_PLACEHOLDER } from "./stackConfig";
+
+export type PlannedStack = "edge" | "home";
+
+export interface StackPlan {
+  stack: PlannedStack;
+  run: OfflineRun;
+}
+
+/** The edge run's outputs, as the home stack's StackReference would read them. */
+export function asStackReference(edge: OfflineRun): StackReferenceState {
+  return {
+    outputs: Object.fromEntries(Object.entries(edge.outputs).map(([k, o]) => [k, o.value])),
+    secretOutputNames: Object.entries(edge.outputs)
+      .filter(([, o]) => o.secret)
+      .map(([k]) => k),
+  };
+}
+
+/**
+ * Plans the requested stacks from the config files in `dir`. Home always needs the edge's outputs, so planning home
+ * plans the edge first.
+ */
+export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): Promise<StackPlan[]> {
+  const plans: StackPlan[] = [];
+  const edgeConfig = loadStackConfig("edge", dir);
+  const edge = await runOffline({ stack: "edge", project: edgeConfig.project, config: edgeConfig.config, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
+  if (stacks.includes("edge")) plans.push({ stack: "edge", run: edge });
+  if (stacks.includes("home")) {
+    const homeConfig = loadStackConfig("home", dir);
+    const edgeStackName = homeConfig.config[`${homeConfig.project}:edgeStack`];
+    const home = await runOffline({
+      stack: "home",
+      project: homeConfig.project,
+      config: homeConfig.config,
+      secretKeys: homeConfig.secretKeys,
+      stackReferences: edgeStackName ? { [edgeStackName]: asStackReference(edge) } : {},
+      program: () => buildStack("home"),
+    });
+    plans.push({ stack: "home", run: home });
+  }
+  return plans;
+}
+
+const MASK = SECRET_PLACEHOLDER;
+
+/** A resource as resources.json shows it: secret inputs masked, parent by type and name. */
+export function describeResource(resource: RecordedResource, byUrn: Map<string, RecordedResource>) {
+  const parent = resource.parent ? byUrn.get(resource.parent) : undefined;
+  return {
+    type: resource.type,
+    name: resource.name,
+    parent: parent ? `${parent.type}::${parent.name}` : undefined,
+    inputs: Object.fromEntries(Object.entries(resource.inputs).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, resource.secretInputs.includes(k) ? MASK : v])),
+    secretInputs: resource.secretInputs.length ? [...resource.secretInputs].sort() : undefined,
+    options: resource.options,
+  };
+}
+
+/** resources.json: every resource, secrets masked, in a stable order so two plans of one tree are byte-identical. */
+export function renderResourcesJson(run: OfflineRun): string {
+  const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+  const described = run.resources.map((r) => describeResource(r, byUrn));
+  return `${JSON.stringify(described, null, 2)}\n`;
+}
+
+/** outputs.json: the stack outputs, secrets masked. */
+export function renderOutputsJson(run: OfflineRun): string {
+  const masked = Object.fromEntries(Object.entries(run.outputs).sort(([a], [b]) => a.localeCompare(b)).map(([k, o]) => [k, o.secret ? MASK : o.value]));
+  return `${JSON.stringify(masked, null, 2)}\n`;
+}
+
+/** The resource tree, grouped under each component, with counts. */
+export function renderTree(run: OfflineRun): string {
+  const children = new Map<string | undefined, RecordedResource[]>();
+  for (const r of run.resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+  const lines: string[] = [];
+  const walk = (urn: string | undefined, depth: number) => {
+    for (const r of children.get(urn) ?? []) {
+      const kids = children.get(r.urn)?.length ?? 0;
+      const notes = [
+        kids ? `${kids} children` : "",
+        r.options.retainOnDelete ? "kept on delete" : "",
+        r.options.deleteBeforeReplace ? "delete before replace" : "",
+        r.options.ignoreChanges.length ? `ignores ${r.options.ignoreChanges.join(", ")}` : "",
+      ].filter(Boolean);
+      lines.push(`${"  ".repeat(depth)}${r.type} ${r.name}${notes.length ? `  (${notes.join("; ")})` : ""}`);
+      walk(r.urn, depth + 1);
+    }
+  };
+  walk(undefined, 0);
+  const byType = new Map<string, number>();
+  for (const r of run.resources) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
+  lines.push("", `${run.resources.length} resources:`);
+  for (const [type, count] of [...byType].sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${String(count).padStart(3)}  ${type}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** Output keys the contract requires to be secret, where the run left them plain. */
+export function contractSecretProblems(stack: PlannedStack, run: OfflineRun): string[] {
+  if (stack !== "edge") return [];
+  return EDGE_SECRET_OUTPUTS.filter((key) => run.outputs[key] && !run.outputs[key].secret).map((key) => `stack output "${key}" must be secret`);
+}

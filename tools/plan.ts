@@ -1,0 +1,53 @@
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError } from "../components/config/schema";
+import { contractSecretProblems, PlannedStack, planStacks, renderOutputsJson, renderResourcesJson, renderTree } from "./offline/planStacks";
+
+const USAGE = "usage: npm run plan [-- --stack edge|home] [--out DIR]";
+
+function parseArgs(argv: string[]): { stacks: PlannedStack[]; out: string } {
+  let stacks: PlannedStack[] = ["edge", "home"];
+  let out = "out";
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split("=", 2);
+    const value = inline ?? argv[++i];
+    if (flag === "--stack" && (value === "edge" || value === "home")) stacks = [value];
+    else if (flag === "--out" && value) out = value;
+    else throw new Error(`${USAGE}\nunexpected argument: ${argv[i]}`);
+  }
+  return { stacks, out };
+}
+
+/** Plans the stacks offline and writes out/<stack>/; exits non-zero on bad config or a secret left in plain text. */
+async function main() {
+  const { stacks, out } = parseArgs(process.argv.slice(2));
+  const plans = await planStacks(stacks);
+  let problems = 0;
+  for (const { stack, run } of plans) {
+    const dir = join(out, stack);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    for (const [file, content] of Object.entries(run.artifacts)) writeFileSync(join(dir, file), content, { mode: 0o600 });
+    writeFileSync(join(dir, "resources.json"), renderResourcesJson(run));
+    writeFileSync(join(dir, "outputs.json"), renderOutputsJson(run));
+    console.log(`== ${stack} ==`);
+    console.log(renderTree(run));
+    const leaks = [...run.leaks, ...contractSecretProblems(stack, run)];
+    for (const leak of leaks) console.error(`SECRET LEAK (${stack}): ${leak}`);
+    problems += leaks.length;
+    console.log(`wrote ${dir}/: ${[...Object.keys(run.artifacts), "resources.json", "outputs.json"].join(", ")}\n`);
+  }
+  if (problems) {
+    console.error(`${problems} secret value(s) reach resources or outputs unmarked; fix before deploying.`);
+    process.exit(1);
+  }
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
