@@ -32,7 +32,6 @@ export function renderCloudInit(spec: CloudInitSpec): string {
     ],
     runcmd: [
       ["sysctl", "--system"],
-      ["nft", "-f", spec.paths.ruleset],
       ["systemctl", "enable", "--now", "nftables.service"],
       ["systemctl", "enable", "--now", `wg-quick@${spec.wireguardInterface}.service`],
       ["sshd", "-t"],

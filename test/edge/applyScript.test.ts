@@ -1,0 +1,115 @@
+import { strict as assert } from "node:assert";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EdgePaths, renderApplyScript, renderConfirmCommand, renderPushCommand, STAGED_FILES } from "../../components/edge/applyScript";
+import { Netns, requireRealTools, run } from "../support/realTools";
+
+const CONFIRM_SECONDS = 3;
+
+function scratchPaths(): EdgePaths {
+  const root = mkdtempSync(join(tmpdir(), "edge-apply-"));
+  mkdirSync(join(root, "etc"));
+  return { ruleset: join(root, "etc/nftables.conf"), wireguard: join(root, "etc/wg0.conf"), sshdDropIn: join(root, "etc/sshd.conf"), state: join(root, "state") };
+}
+
+const rulesetWithPort = (port: number) => `flush ruleset\ntable inet edge {\n  chain input {\n    type filter hook input priority filter; policy drop;\n    tcp dport ${port} accept\n  }\n}\n`;
+
+function scriptFor(paths: EdgePaths): string {
+  return renderApplyScript({
+    paths,
+    wireguardInterface: "wg0",
+    confirmSeconds: CONFIRM_SECONDS,
+    probe: { peerPublicKey: "cHVibGljLWtleS1vZi10aGUtZ2F0ZXdheS1wZWVyLQ==", address: "10.10.10.2", port: 443, maxHandshakeAgeSeconds: 180 },
+  });
+}
+
+/** Stages files as the push command would, and returns the directory. */
+function stage(paths: EdgePaths, name: string, ruleset: string): string {
+  const dir = join(paths.state, "..", `staged-${name}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, STAGED_FILES.ruleset), ruleset);
+  writeFileSync(join(dir, STAGED_FILES.wireguard), "[Interface]\nPrivateKey = x\n");
+  writeFileSync(join(dir, STAGED_FILES.sshdDropIn), `Port ${name.length + 22000}\n`);
+  writeFileSync(join(dir, STAGED_FILES.script), scriptFor(paths));
+  return dir;
+}
+
+async function waitFor(condition: () => boolean, seconds: number): Promise<boolean> {
+  for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    if (condition()) return true;
+  }
+  return condition();
+}
+
+describe("edge apply-with-rollback script", () => {
+  it("is valid POSIX sh, and so is the push command", function () {
+    requireRealTools(this, ["sh"]);
+    const paths = scratchPaths();
+    run("sh", ["-n"], scriptFor(paths));
+    const push = renderPushCommand({ ruleset: "r", wireguard: "w", sshdDropIn: "s", script: scriptFor(paths) }, "abc123", paths);
+    run("sh", ["-n"], push);
+    assert.match(push, /^set -eu\nif command -v cloud-init .* cloud-init status --wait/);
+    assert.match(push, /apply "\$staged" 'abc123'\n$/);
+    assert.equal(renderConfirmCommand("abc123", paths), `sh '${paths.state}/apply.sh' confirm 'abc123'\n`);
+  });
+
+  describe("run for real in a network namespace", function () {
+    let ns: Netns;
+    let paths: EdgePaths;
+    const sh = (...args: string[]) => ns.tryExec("sh", args);
+    const loaded = () => ns.exec("nft", ["list", "ruleset"]);
+
+    before(function () {
+      requireRealTools(this, ["nft", "ip", "setsid", "install"], true);
+      ns = new Netns();
+      paths = scratchPaths();
+    });
+    after(() => ns?.delete());
+
+    it("applies a ruleset and keeps it once confirmed over a second call", async () => {
+      const dir = stage(paths, "first", rulesetWithPort(22022));
+      const applied = sh(join(dir, STAGED_FILES.script), "apply", dir, "tok-1");
+      assert.equal(applied.status, 0, applied.stderr);
+      assert.match(loaded(), /tcp dport 22022 accept/);
+      const confirmed = sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-1");
+      assert.equal(confirmed.status, 0, confirmed.stderr);
+      assert.ok(!existsSync(join(paths.state, "pending")));
+      await new Promise((r) => setTimeout(r, (CONFIRM_SECONDS + 1) * 1000));
+      assert.match(loaded(), /tcp dport 22022 accept/, "a confirmed change stays after the timer");
+      assert.equal(readFileSync(paths.ruleset, "utf8"), rulesetWithPort(22022));
+    });
+
+    it("returns at once (the timer is detached), then rolls back an unconfirmed change by itself", async () => {
+      const dir = stage(paths, "second", rulesetWithPort(22023));
+      const started = Date.now();
+      const applied = sh(join(dir, STAGED_FILES.script), "apply", dir, "tok-2");
+      const seconds = (Date.now() - started) / 1000;
+      assert.equal(applied.status, 0, applied.stderr);
+      assert.ok(seconds < CONFIRM_SECONDS, `apply held its output open for ${seconds}s: the rollback timer is not detached`);
+      assert.match(loaded(), /tcp dport 22023 accept/);
+      assert.ok(await waitFor(() => !existsSync(join(paths.state, "pending")), CONFIRM_SECONDS + 5), "the timer never fired");
+      assert.match(loaded(), /tcp dport 22022 accept/, "the last good ruleset is back");
+      assert.doesNotMatch(loaded(), /22023/);
+      assert.equal(readFileSync(paths.ruleset, "utf8"), rulesetWithPort(22022));
+      assert.equal(readFileSync(paths.sshdDropIn, "utf8"), "Port 22005\n", "the sshd drop-in came back too");
+      assert.match(readFileSync(join(paths.state, "log"), "utf8"), /rolling back to the last good files/);
+    });
+
+    it("rejects a broken ruleset before touching anything, and the old one keeps serving", () => {
+      const dir = stage(paths, "broken", rulesetWithPort(22024).replace("policy drop;", "policy maybe;"));
+      const applied = sh(join(dir, STAGED_FILES.script), "apply", dir, "tok-3");
+      assert.equal(applied.status, 3, applied.stderr);
+      assert.match(applied.stderr, /rejected: the staged ruleset does not load/);
+      assert.match(loaded(), /tcp dport 22022 accept/);
+      assert.equal(readFileSync(paths.ruleset, "utf8"), rulesetWithPort(22022));
+      assert.ok(!existsSync(join(paths.state, "pending")));
+    });
+
+    it("refuses to confirm a change that is not pending", () => {
+      const confirmed = sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-never");
+      assert.equal(confirmed.status, 5);
+      assert.match(confirmed.stderr, /nothing pending for tok-never/);
+    });
+  });
+});
