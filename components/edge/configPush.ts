@@ -14,6 +14,8 @@ export interface EdgeConfigPushArgs {
   /** The files cloud-init wrote on first boot, as they should be now. */
   files: pulumi.Input<StagedFiles>;
   paths: EdgePaths;
+  /** The server the files go to; the push waits for it, since a component's own dependsOn does not reach its children. */
+  server: pulumi.Resource;
 }
 
 /** Identifies one set of files; the same hash triggers the push and names the change to confirm. */
@@ -49,7 +51,7 @@ export class EdgeConfigPush extends pulumi.ComponentResource {
     const apply = new command.remote.Command(
       `${name}-apply`,
       { connection, create: pulumi.all([files, this.token]).apply(([f, token]) => renderPushCommand(f, token, args.paths)), triggers: [this.token] },
-      { parent: this },
+      { parent: this, dependsOn: [args.server] },
     );
     const confirm = new command.remote.Command(
       `${name}-confirm`,

@@ -124,8 +124,8 @@ export class Vps extends pulumi.ComponentResource {
     if (args.update.mode === "ssh") {
       new EdgeConfigPush(
         `${name}-push`,
-        { host: this.ipv4, port: args.ruleset.ssh.port, user: args.update.sshUser, privateKey: args.update.sshPrivateKey!, files, paths: VPS_PATHS },
-        { parent: this, dependsOn: [server] },
+        { host: this.ipv4, port: args.ruleset.ssh.port, user: args.update.sshUser, privateKey: args.update.sshPrivateKey!, files, paths: VPS_PATHS, server },
+        { parent: this },
       );
     }
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, serverId: this.serverId });

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackBuild } from "../../components/stackBuild";
-import { fakeInvoke, fakeOutputs, SECRET_FAKE_OUTPUTS } from "./fakes";
+import { fakeId, fakeInvoke, fakeOutputs, SECRET_FAKE_OUTPUTS } from "./fakes";
 
 /** The wire form of a secret inside a serialized property map. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -158,7 +158,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
         }
         const outputs = fakeOutputs(args.type, args.name, args.inputs);
         for (const key of SECRET_FAKE_OUTPUTS[args.type] ?? []) if (typeof outputs[key] === "string") rootSecrets.add(outputs[key] as string);
-        return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
+        return { id: fakeId(args.type, args.name), state: { ...args.inputs, ...outputs } };
       },
       call(args) {
         invokes.push({ token: args.token, inputs: args.inputs });
@@ -174,21 +174,14 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const settings = require("@pulumi/pulumi/runtime/settings");
   const monitor = settings.getMonitor();
-  const pending = new Set<Promise<void>>();
   // Registrations and reads (a StackReference is read by id) both become records.
   const recordCalls = (method: "registerResource" | "readResource", properties: (req: any) => any) => {
     const original = monitor[method].bind(monitor);
-    monitor[method] = (req: any, callback: (err: unknown, response: unknown) => void) => {
-      let done!: () => void;
-      const settled = new Promise<void>((r) => (done = r));
-      pending.add(settled);
-      return original(req, (err: unknown, response: any) => {
+    monitor[method] = (req: any, callback: (err: unknown, response: unknown) => void) =>
+      original(req, (err: unknown, response: any) => {
         if (!err && response) resources.push(recordOf(req, response.getUrn(), properties(req)));
-        pending.delete(settled);
-        done();
         callback(err, response);
       });
-    };
   };
   recordCalls("registerResource", (req) => req.getObject());
   recordCalls("readResource", (req) => req.getProperties());
@@ -202,7 +195,8 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
   for (const [key, value] of Object.entries(build!.outputs)) outputs[key] = await resolve(value);
   const artifacts: Record<string, string> = {};
   for (const [key, value] of Object.entries(build!.artifacts)) artifacts[key] = String((await resolve(value)).value);
-  while (pending.size) await Promise.all([...pending]);
+  // Resources whose inputs were still resolving are registered after the program returns; wait for all of them.
+  await settings.waitForRPCs();
 
   const leaks: string[] = [];
   for (const r of resources) {

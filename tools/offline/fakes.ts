@@ -9,6 +9,11 @@ export function fakeBytes(seed: string, length: number): Buffer {
 
 const fakeNumber = (seed: string, modulo: number) => fakeBytes(seed, 4).readUInt32BE(0) % modulo;
 
+/** Resource ids: Hetzner's are numbers (and its inputs take them as such), the rest are opaque strings. */
+export function fakeId(type: string, name: string): string {
+  return type.startsWith("hcloud:") ? String(1_000_000 + fakeNumber(`id:${type}:${name}`, 9_000_000)) : `${name}-id`;
+}
+
 /** Values the providers would compute, by resource type. Addresses come from the documentation ranges. */
 export function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {

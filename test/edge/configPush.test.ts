@@ -1,0 +1,53 @@
+import { strict as assert } from "node:assert";
+import { changeToken } from "../../components/edge/configPush";
+import { resourceOf, runEdge } from "../support/offline";
+
+const COMMAND = "command:remote:Command";
+const files = { ruleset: "r", wireguard: "w", sshdDropIn: "s", script: "x" };
+
+describe("EdgeConfigPush component", () => {
+  it("names a change by the hash of every file", () => {
+    assert.match(changeToken(files), /^[0-9a-f]{16}$/);
+    for (const key of Object.keys(files) as (keyof typeof files)[]) {
+      assert.notEqual(changeToken({ ...files, [key]: `${files[key]}!` }), changeToken(files), `${key} changes the token`);
+    }
+  });
+
+  it("applies over one SSH connection and confirms over a second, new one", async () => {
+    const run = await runEdge();
+    const apply = resourceOf(run, COMMAND, "edge-push-apply");
+    const confirm = resourceOf(run, COMMAND, "edge-push-confirm");
+    const server = resourceOf(run, "hcloud:index/server:Server", "edge");
+    assert.ok(apply.options.dependsOn.includes(server.urn), "the push waits for the server");
+    assert.ok(confirm.options.dependsOn.includes(apply.urn), "confirm runs after apply");
+    assert.deepEqual(apply.inputs.triggers, confirm.inputs.triggers);
+    const token = (apply.inputs.triggers as string[])[0];
+    assert.match(token, /^[0-9a-f]{16}$/);
+    assert.match(String(confirm.inputs.create), new RegExp(`confirm '${token}'`));
+    assert.match(String(apply.inputs.create), new RegExp(`apply "\\$staged" '${token}'`));
+    assert.match(String(apply.inputs.create), /cloud-init status --wait/);
+  });
+
+  it("connects to the admin SSH port with the secret key, and keeps the pushed files secret", async () => {
+    const run = await runEdge();
+    const apply = resourceOf(run, COMMAND, "edge-push-apply");
+    const connection = apply.inputs.connection as Record<string, unknown>;
+    assert.equal(connection.port, 22022);
+    assert.equal(connection.user, "root");
+    assert.ok(apply.secretInputs.includes("connection"), "the private key is secret");
+    assert.ok(apply.secretInputs.includes("create"), "the command carries wg0.conf");
+    assert.deepEqual(run.leaks, []);
+  });
+
+  it("pushes exactly the files cloud-init writes", async () => {
+    const run = await runEdge();
+    const create = String(resourceOf(run, COMMAND, "edge-push-apply").inputs.create);
+    const pushed = [...create.matchAll(/printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d > "\$staged\/([^"]+)"/g)].map((m) => [m[2], Buffer.from(m[1], "base64").toString()]);
+    const byName = Object.fromEntries(pushed);
+    assert.equal(byName["nftables.conf"], run.artifacts["nftables.conf"]);
+    assert.equal(byName["wg0.conf"], run.artifacts["wg0.conf"]);
+    assert.equal(byName["sshd.conf"], run.artifacts["sshd-10-homelab.conf"]);
+    assert.equal(byName["apply.sh"], run.artifacts["apply.sh"]);
+    for (const [, content] of pushed) assert.ok(run.artifacts["cloud-init.yaml"].includes(content.split("\n")[0]));
+  });
+});

@@ -1,0 +1,138 @@
+import { strict as assert } from "node:assert";
+import { firewallRules } from "../../components/edge/firewall";
+import { Vps } from "../../components/edge/vps";
+import { fakeId } from "../../tools/offline/fakes";
+import { OfflineRun } from "../../tools/offline/engine";
+import { resourceOf, resourcesOf, runEdge, runProgram } from "../support/offline";
+
+/** The id the engine gave a resource: what other resources' inputs refer to it by. */
+const idOf = (run: OfflineRun, type: string, name: string) => {
+  resourceOf(run, type, name);
+  return fakeId(type, name);
+};
+
+const SERVER = "hcloud:index/server:Server";
+const PRIMARY_IP = "hcloud:index/primaryIp:PrimaryIp";
+const FIREWALL = "hcloud:index/firewall:Firewall";
+const COMMAND = "command:remote:Command";
+
+describe("Vps component", () => {
+  it("builds the server from config, keyed, firewalled, with secret user-data", async () => {
+    const run = await runEdge();
+    const server = resourceOf(run, SERVER, "edge");
+    assert.equal(server.inputs.serverType, "cx23");
+    assert.equal(server.inputs.location, "fsn1");
+    assert.equal(server.inputs.image, "debian-12");
+    assert.deepEqual(server.inputs.sshKeys, [idOf(run, "hcloud:index/sshKey:SshKey", "edge")]);
+    assert.deepEqual(server.inputs.firewallIds, [Number(idOf(run, FIREWALL, "edge"))]);
+    assert.deepEqual((server.inputs.publicNets as Record<string, unknown>[])[0].ipv4, Number(idOf(run, PRIMARY_IP, "edge-ipv4")));
+    assert.ok(server.secretInputs.includes("userData"), "user-data carries the WireGuard private key");
+    assert.match(String(server.inputs.userData), /^#cloud-config\n/);
+    assert.deepEqual(server.inputs.labels, { "managed-by": "pulumi", project: "homelab", role: "edge" });
+    assert.equal(resourceOf(run, "hcloud:index/sshKey:SshKey", "edge").inputs.publicKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPNKMnti0uPOAhQCxhEgxoWB43J1gMQkKBu5IL6rjxdy operator@laptop");
+  });
+
+  it("frees the primary IPs before a replacement takes them, and keeps them when the server goes", async () => {
+    const run = await runEdge();
+    const server = resourceOf(run, SERVER, "edge");
+    assert.equal(server.options.deleteBeforeReplace, true);
+    const ips = resourcesOf(run, PRIMARY_IP);
+    assert.deepEqual(ips.map((ip) => ip.inputs.type).sort(), ["ipv4", "ipv6"]);
+    for (const ip of ips) {
+      assert.equal(ip.inputs.autoDelete, false);
+      assert.equal(ip.inputs.assigneeType, "server");
+    }
+    const publicNet = (server.inputs.publicNets as Record<string, unknown>[])[0];
+    assert.equal(publicNet.ipv4Enabled, true);
+    assert.equal(publicNet.ipv6Enabled, true);
+  });
+
+  it("uses the server's own IPv6 address, ::1 of the /64 Hetzner reports", async () => {
+    const run = await runEdge();
+    const network = run.outputs.publicIpv6.value;
+    assert.match(String(network), /^2001:db8:[0-9a-f]+::1$/);
+    assert.match(run.artifacts["dns-records.txt"], new RegExp(`AAAA\\s+${String(network).replace(/\./g, "\\.")}`));
+  });
+
+  it("has no IPv6 address, and publishes none, when IPv6 is off", async () => {
+    const run = await runEdge({ ipv6: "false" });
+    assert.deepEqual(resourcesOf(run, PRIMARY_IP).map((ip) => ip.inputs.type), ["ipv4"]);
+    assert.equal(run.outputs.publicIpv6, undefined);
+    assert.doesNotMatch(run.artifacts["nftables.conf"], /dnat ip6/);
+  });
+
+  it("in mode ssh, ignores user-data changes and pushes them over SSH instead", async () => {
+    const run = await runEdge();
+    assert.deepEqual(resourceOf(run, SERVER, "edge").options.ignoreChanges, ["userData"]);
+    assert.deepEqual(resourcesOf(run, COMMAND).map((c) => c.name).sort(), ["edge-push-apply", "edge-push-confirm"]);
+  });
+
+  it("in mode replace, lets new user-data replace the server and pushes nothing", async () => {
+    const run = await runEdge({ edgeUpdateMode: "replace", sshPrivateKey: undefined });
+    assert.deepEqual(resourceOf(run, SERVER, "edge").options.ignoreChanges, []);
+    assert.equal(resourcesOf(run, COMMAND).length, 0);
+  });
+
+  it("opens on the firewall exactly what the ruleset forwards, WireGuard, ICMP and admin SSH", async () => {
+    const run = await runEdge();
+    const rules = resourceOf(run, FIREWALL, "edge").inputs.rules as Record<string, unknown>[];
+    const summary = rules.map((r) => `${r.protocol}/${r.port ?? "-"} from ${(r.sourceIps as string[]).join(",")}`).sort();
+    assert.deepEqual(summary, [
+      "icmp/- from 0.0.0.0/0,::/0",
+      "tcp/22022 from 198.51.100.0/24,2001:db8:5::/48",
+      "tcp/25565 from 0.0.0.0/0,::/0",
+      "tcp/443 from 0.0.0.0/0,::/0",
+      "tcp/80 from 0.0.0.0/0,::/0",
+      "udp/3478 from 0.0.0.0/0,::/0",
+      "udp/51820 from 0.0.0.0/0,::/0",
+    ]);
+    const withoutDerp = await runEdge({ derp: "false" });
+    const derpless = resourceOf(withoutDerp, FIREWALL, "edge").inputs.rules as Record<string, unknown>[];
+    assert.ok(!derpless.some((r) => r.port === "3478"));
+    assert.doesNotMatch(withoutDerp.artifacts["nftables.conf"], /3478/);
+  });
+
+  it("can be built on its own, without this project's config files", async () => {
+    const forwards = [{ peer: "gateway" as const, protocol: "tcp" as const, ports: [80, 443] }];
+    const run = await runProgram(() => {
+      const vps = new Vps("solo", {
+        serverType: "cx23",
+        location: "hel1",
+        image: "debian-12",
+        sshPublicKey: "ssh-ed25519 AAAA test",
+        ipv6: false,
+        ruleset: { wan: "eth0", tunnel: "wg0", wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"], newConnectionsPerMinute: 6, burst: 4 }, forwards: forwards.map((f) => ({ ...f, to: { ipv4: "10.9.9.2" } })) },
+        firewall: { forwards, wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"] } },
+        wireguardConfig: "[Interface]\n",
+        probe: { peerPublicKey: "key", address: "10.9.9.2", port: 443, maxHandshakeAgeSeconds: 180 },
+        update: { mode: "replace", commitConfirmSeconds: 60, sshUser: "root" },
+        labels: {},
+      });
+      return { outputs: { ipv4: vps.ipv4 }, artifacts: { ruleset: vps.artifacts.ruleset } };
+    });
+    assert.equal(resourceOf(run, SERVER, "solo").inputs.location, "hel1");
+    assert.match(String(run.outputs.ipv4.value), /^203\.0\.113\.\d+$/);
+    assert.match(run.artifacts.ruleset, /tcp dport 2222 ip saddr @ssh_admin_v4 accept/);
+    assert.equal(firewallRules({ forwards, wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"] } }).length, 5);
+  });
+
+  it("refuses mode ssh without a key to connect with", () => {
+    assert.throws(
+      () =>
+        new Vps("nokey", {
+          serverType: "cx23",
+          location: "hel1",
+          image: "debian-12",
+          sshPublicKey: "ssh-ed25519 AAAA test",
+          ipv6: false,
+          ruleset: { wan: "eth0", tunnel: "wg0", wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"], newConnectionsPerMinute: 6, burst: 4 }, forwards: [] },
+          firewall: { forwards: [], wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"] } },
+          wireguardConfig: "",
+          probe: { peerPublicKey: "key", address: "10.9.9.2", port: 443, maxHandshakeAgeSeconds: 180 },
+          update: { mode: "ssh", commitConfirmSeconds: 60, sshUser: "root" },
+          labels: {},
+        }),
+      /update mode ssh needs sshPrivateKey/,
+    );
+  });
+});

@@ -1,0 +1,27 @@
+import { buildStack } from "../../components/stacks";
+import { StackBuild } from "../../components/stackBuild";
+import { OfflineRun, RecordedResource, runOffline } from "../../tools/offline/engine";
+import { edgeStackConfig } from "./fixtures";
+
+/** Runs the edge stack under the offline engine with the fixture config, some keys changed. */
+export function runEdge(overrides: Record<string, string | undefined> = {}): Promise<OfflineRun> {
+  const { config, secretKeys } = edgeStackConfig(overrides);
+  return runOffline({ stack: "edge", config, secretKeys, program: () => buildStack("edge") });
+}
+
+/** Runs any program (a single component, say) under the offline engine, with no config at all. */
+export function runProgram(program: () => StackBuild, stack = "test"): Promise<OfflineRun> {
+  return runOffline({ stack, config: {}, program });
+}
+
+/** The resources of a type, optionally of one name. */
+export function resourcesOf(run: OfflineRun, type: string, name?: string): RecordedResource[] {
+  return run.resources.filter((r) => r.type === type && (name === undefined || r.name === name));
+}
+
+/** The one resource of a type and name; fails clearly when there is not exactly one. */
+export function resourceOf(run: OfflineRun, type: string, name: string): RecordedResource {
+  const found = resourcesOf(run, type, name);
+  if (found.length !== 1) throw new Error(`expected one ${type} "${name}", found ${found.length}: ${run.resources.map((r) => `${r.type} ${r.name}`).join(", ")}`);
+  return found[0];
+}
