@@ -144,6 +144,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
   const resources: RecordedResource[] = [];
   const invokes: OfflineRun["invokes"] = [];
   const rootSecrets = new Set<string>();
+  const unanswered: string[] = [];
   for (const key of options.secretKeys ?? []) if (options.config[key] !== undefined) rootSecrets.add(options.config[key]);
 
   pulumi.runtime.setAllConfig(options.config, options.secretKeys);
@@ -162,7 +163,13 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
       },
       call(args) {
         invokes.push({ token: args.token, inputs: args.inputs });
-        return fakeInvoke(args.token, args.inputs);
+        try {
+          return fakeInvoke(args.token, args.inputs);
+        } catch (err) {
+          // The runtime reduces errors thrown here to a bare "Error"; keep the message for the report below.
+          unanswered.push((err as Error).message);
+          throw err;
+        }
       },
     },
     options.project ?? "homelab",
@@ -186,17 +193,23 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
   recordCalls("registerResource", (req) => req.getObject());
   recordCalls("readResource", (req) => req.getProperties());
 
-  let build: StackBuild | undefined;
-  await pulumi.runtime.runInPulumiStack(async () => {
-    build = options.program();
-    return build.outputs;
-  });
   const outputs: Record<string, ResolvedOutput> = {};
-  for (const [key, value] of Object.entries(build!.outputs)) outputs[key] = await resolve(value);
   const artifacts: Record<string, string> = {};
-  for (const [key, value] of Object.entries(build!.artifacts)) artifacts[key] = String((await resolve(value)).value);
-  // Resources whose inputs were still resolving are registered after the program returns; wait for all of them.
-  await settings.waitForRPCs();
+  try {
+    let build: StackBuild | undefined;
+    await pulumi.runtime.runInPulumiStack(async () => {
+      build = options.program();
+      return build.outputs;
+    });
+    for (const [key, value] of Object.entries(build!.outputs)) outputs[key] = await resolve(value);
+    for (const [key, value] of Object.entries(build!.artifacts)) artifacts[key] = String((await resolve(value)).value);
+    // Resources whose inputs were still resolving are registered after the program returns; wait for all of them.
+    await settings.waitForRPCs();
+  } catch (err) {
+    // A failed invoke surfaces from the runtime as a bare "Error"; the recorded message says what was missing.
+    throw unanswered.length ? new Error(unanswered.join("\n")) : err;
+  }
+  if (unanswered.length) throw new Error(unanswered.join("\n"));
 
   const leaks: string[] = [];
   for (const r of resources) {

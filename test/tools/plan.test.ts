@@ -1,0 +1,96 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { requireRealTools, run } from "../support/realTools";
+
+const ROOT = resolve(__dirname, "../..");
+
+/** A scratch copy of the project's config files, so a test can break one. */
+function scratchProject(edit?: (pulumiYaml: string) => string): string {
+  const dir = mkdtempSync(join(tmpdir(), "plan-"));
+  for (const file of ["Pulumi.yaml", "Pulumi.edge.yaml", "Pulumi.home.yaml"]) copyFileSync(join(ROOT, file), join(dir, file));
+  if (edit) writeFileSync(join(dir, "Pulumi.yaml"), edit(readFileSync(join(dir, "Pulumi.yaml"), "utf8")));
+  return dir;
+}
+
+function plan(cwd: string, ...args: string[]) {
+  return spawnSync(process.execPath, ["-r", join(ROOT, "node_modules/ts-node/register/transpile-only"), join(ROOT, "tools/plan.ts"), ...args], { cwd, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") } });
+}
+
+describe("npm run plan", function () {
+  this.timeout(120000);
+  let dir: string;
+  let first: ReturnType<typeof plan>;
+
+  before(() => {
+    dir = scratchProject();
+    first = plan(dir);
+  });
+
+  it("plans both stacks and prints the tree grouped by component, with counts", () => {
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /== edge ==\npulumi:pulumi:Stack homelab-edge {2}\(3 children\)/);
+    assert.match(first.stdout, /^ {2}homelab:edge:Vps edge {2}\(6 children\)$/m);
+    assert.match(first.stdout, /hcloud:index\/server:Server edge {2}\(delete before replace; ignores userData\)/);
+    assert.match(first.stdout, /^\d+ resources:$/m);
+    assert.match(first.stdout, /== home ==\npulumi:pulumi:Stack homelab-home {2}\(1 children\)\n {2}pulumi:pulumi:StackReference edge/);
+  });
+
+  it("writes every artifact and resources.json under out/<stack>/", () => {
+    assert.deepEqual(readdirSync(join(dir, "out/edge")).sort(), ["apply.sh", "cloud-init.yaml", "dns-records.txt", "nftables.conf", "outputs.json", "resources.json", "sshd-10-homelab.conf", "wg-derp.conf", "wg-gateway.conf", "wg0.conf"]);
+    const home = JSON.parse(readFileSync(join(dir, "out/home/outputs.json"), "utf8"));
+    assert.equal(home.tunnelGatewayAddress, "10.10.10.2", "home read the edge plan's outputs");
+  });
+
+  it("masks every secret in resources.json and outputs.json", () => {
+    const resources = readFileSync(join(dir, "out/edge/resources.json"), "utf8");
+    const outputs = readFileSync(join(dir, "out/edge/outputs.json"), "utf8");
+    for (const file of ["wg0.conf", "wg-gateway.conf", "wg-derp.conf"]) {
+      const privateKey = /PrivateKey = (\S+)/.exec(readFileSync(join(dir, "out/edge", file), "utf8"))![1];
+      assert.ok(!resources.includes(privateKey), `${file}'s private key is in resources.json`);
+      assert.ok(!outputs.includes(privateKey), `${file}'s private key is in outputs.json`);
+    }
+    const server = JSON.parse(resources).find((r: { type: string }) => r.type === "hcloud:index/server:Server");
+    assert.equal(server.inputs.userData, "[secret]");
+    assert.equal(JSON.parse(outputs).acmeDnsToken, "[secret]");
+  });
+
+  it("is byte-identical when planned twice", () => {
+    const again = mkdtempSync(join(tmpdir(), "plan-again-"));
+    const second = plan(dir, "--out", again);
+    assert.equal(second.status, 0, second.stderr);
+    for (const stack of ["edge", "home"]) {
+      for (const file of readdirSync(join(dir, "out", stack))) {
+        assert.equal(readFileSync(join(again, stack, file), "utf8"), readFileSync(join(dir, "out", stack, file), "utf8"), `${stack}/${file}`);
+      }
+    }
+  });
+
+  it("writes a ruleset that the real nft accepts", function () {
+    requireRealTools(this, ["nft"], true);
+    run("nft", ["-c", "-f", join(dir, "out/edge/nftables.conf")]);
+  });
+
+  it("plans one stack with --stack", () => {
+    const out = mkdtempSync(join(tmpdir(), "plan-edge-"));
+    const result = plan(dir, "--stack", "edge", "--out", out);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(readdirSync(out), ["edge"]);
+  });
+
+  it("exits 2 with the clear error on invalid config, writing nothing", () => {
+    const broken = scratchProject((text) => text.replace("default: 1420", "default: 9000"));
+    const result = plan(broken);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /Invalid configuration:\n {2}- homelab:tunnelMtu: 9000 must be between 1280 and 1420/);
+    assert.deepEqual(readdirSync(broken).sort(), ["Pulumi.edge.yaml", "Pulumi.home.yaml", "Pulumi.yaml"]);
+  });
+
+  it("refuses an unknown argument", () => {
+    const result = plan(dir, "--stack", "prod");
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /usage: npm run plan/);
+  });
+});
