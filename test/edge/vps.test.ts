@@ -1,6 +1,5 @@
 import { strict as assert } from "node:assert";
-import { firewallRules } from "../../components/edge/firewall";
-import { Vps } from "../../components/edge/vps";
+import { Vps, VpsArgs } from "../../components/edge/vps";
 import { fakeId } from "../../tools/offline/fakes";
 import { OfflineRun } from "../../tools/offline/engine";
 import { resourceOf, resourcesOf, runEdge, runProgram } from "../support/offline";
@@ -93,46 +92,42 @@ describe("Vps component", () => {
   });
 
   it("can be built on its own, without this project's config files", async () => {
-    const forwards = [{ peer: "gateway" as const, protocol: "tcp" as const, ports: [80, 443] }];
     const run = await runProgram(() => {
-      const vps = new Vps("solo", {
-        serverType: "cx23",
-        location: "hel1",
-        image: "debian-12",
-        sshPublicKey: "ssh-ed25519 AAAA test",
-        ipv6: false,
-        ruleset: { wan: "eth0", tunnel: "wg0", wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"], newConnectionsPerMinute: 6, burst: 4 }, forwards: forwards.map((f) => ({ ...f, to: { ipv4: "10.9.9.2" } })) },
-        firewall: { forwards, wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"] } },
-        wireguardConfig: "[Interface]\n",
-        probe: { peerPublicKey: "key", address: "10.9.9.2", port: 443, maxHandshakeAgeSeconds: 180 },
-        update: { mode: "replace", commitConfirmSeconds: 60, sshUser: "root" },
-        labels: {},
-      });
+      const vps = new Vps("solo", soloArgs({ mode: "replace", commitConfirmSeconds: 60, sshUser: "root" }));
       return { outputs: { ipv4: vps.ipv4 }, artifacts: { ruleset: vps.artifacts.ruleset } };
     });
     assert.equal(resourceOf(run, SERVER, "solo").inputs.location, "hel1");
     assert.match(String(run.outputs.ipv4.value), /^203\.0\.113\.\d+$/);
     assert.match(run.artifacts.ruleset, /tcp dport 2222 ip saddr @ssh_admin_v4 accept/);
-    assert.equal(firewallRules({ forwards, wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"] } }).length, 5);
+    const rules = resourceOf(run, FIREWALL, "solo").inputs.rules as { protocol: string; port?: string }[];
+    assert.deepEqual(rules.map((r) => `${r.protocol}/${r.port ?? "-"}`), ["tcp/80", "tcp/443", "udp/51820", "icmp/-", "tcp/2222"]);
   });
 
-  it("refuses mode ssh without a key to connect with", () => {
-    assert.throws(
-      () =>
-        new Vps("nokey", {
-          serverType: "cx23",
-          location: "hel1",
-          image: "debian-12",
-          sshPublicKey: "ssh-ed25519 AAAA test",
-          ipv6: false,
-          ruleset: { wan: "eth0", tunnel: "wg0", wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"], newConnectionsPerMinute: 6, burst: 4 }, forwards: [] },
-          firewall: { forwards: [], wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"] } },
-          wireguardConfig: "",
-          probe: { peerPublicKey: "key", address: "10.9.9.2", port: 443, maxHandshakeAgeSeconds: 180 },
-          update: { mode: "ssh", commitConfirmSeconds: 60, sshUser: "root" },
-          labels: {},
-        }),
+  it("refuses mode ssh without a key to connect with", async () => {
+    await assert.rejects(
+      runProgram(() => {
+        new Vps("nokey", soloArgs({ mode: "ssh", commitConfirmSeconds: 60, sshUser: "root" }));
+        return { outputs: {}, artifacts: {} };
+      }),
       /update mode ssh needs sshPrivateKey/,
     );
   });
 });
+
+/** Vps arguments written out by hand, as a program that uses only this component would. */
+function soloArgs(update: VpsArgs["update"]): VpsArgs {
+  const forwards = [{ peer: "gateway" as const, protocol: "tcp" as const, ports: [80, 443] }];
+  return {
+    serverType: "cx23",
+    location: "hel1",
+    image: "debian-12",
+    sshPublicKey: "ssh-ed25519 AAAA test",
+    ipv6: false,
+    ruleset: { wan: "eth0", tunnel: "wg0", wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"], newConnectionsPerMinute: 6, burst: 4 }, forwards: forwards.map((f) => ({ ...f, to: { ipv4: "10.9.9.2" } })) },
+    firewall: { forwards, wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"] } },
+    wireguardConfig: "[Interface]\n",
+    probe: { peerPublicKey: "key", address: "10.9.9.2", port: 443, maxHandshakeAgeSeconds: 180 },
+    update,
+    labels: {},
+  };
+}
