@@ -2,6 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../components/config/schema";
 import { contractSecretProblems, PlannedStack, planStacks, renderOutputsJson, renderResourcesJson, renderTree } from "./offline/planStacks";
+import { renderViolations } from "./offline/policyRunner";
 
 const USAGE = "usage: npm run plan [-- --stack edge|home] [--out DIR]";
 
@@ -18,12 +19,18 @@ function parseArgs(argv: string[]): { stacks: PlannedStack[]; out: string } {
   return { stacks, out };
 }
 
-/** Plans the stacks offline and writes out/<stack>/; exits non-zero on bad config or a secret left in plain text. */
+/**
+ * Plans the stacks offline and writes out/<stack>/. Exits 2 on bad config, and 1 on a secret left in plain text or a
+ * mandatory policy violation.
+ */
 async function main() {
   const { stacks, out } = parseArgs(process.argv.slice(2));
-  const plans = await planStacks(stacks);
+  const plan = await planStacks(stacks);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "policy-config.json"), `${JSON.stringify(plan.packConfig, null, 2)}\n`);
   let problems = 0;
-  for (const { stack, run } of plans) {
+  let mandatory = 0;
+  for (const { stack, run, violations } of plan.stacks) {
     const dir = join(out, stack);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -35,12 +42,14 @@ async function main() {
     const leaks = [...run.leaks, ...contractSecretProblems(stack, run)];
     for (const leak of leaks) console.error(`SECRET LEAK (${stack}): ${leak}`);
     problems += leaks.length;
+    if (violations.length) console.log(`policy violations (${stack}):\n${renderViolations(violations)}`);
+    else console.log(`policy pack: no violations (${stack})`);
+    mandatory += violations.filter((v) => v.level === "mandatory").length;
     console.log(`wrote ${dir}/: ${[...Object.keys(run.artifacts), "resources.json", "outputs.json"].join(", ")}\n`);
   }
-  if (problems) {
-    console.error(`${problems} secret value(s) reach resources or outputs unmarked; fix before deploying.`);
-    process.exit(1);
-  }
+  if (problems) console.error(`${problems} secret value(s) reach resources or outputs unmarked; fix before deploying.`);
+  if (mandatory) console.error(`${mandatory} mandatory policy violation(s); see above.`);
+  if (problems || mandatory) process.exit(1);
 }
 
 main().catch((err) => {

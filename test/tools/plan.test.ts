@@ -38,6 +38,13 @@ describe("npm run plan", function () {
     assert.match(first.stdout, /== home ==\npulumi:pulumi:Stack homelab-home {2}\(1 children\)\n {2}pulumi:pulumi:StackReference edge/);
   });
 
+  it("runs the policy pack over each stack and writes the pack config the catalog implies", () => {
+    assert.match(first.stdout, /policy pack: no violations \(edge\)/);
+    assert.match(first.stdout, /policy pack: no violations \(home\)/);
+    const packConfig = JSON.parse(readFileSync(join(dir, "out/policy-config.json"), "utf8"));
+    assert.deepEqual(packConfig["edge-firewall-allowed-ports"], { tcp: [80, 443], udp: [51820, 3478] });
+  });
+
   it("writes every artifact and resources.json under out/<stack>/", () => {
     assert.deepEqual(readdirSync(join(dir, "out/edge")).sort(), ["apply.sh", "cloud-init.yaml", "dns-records.txt", "nftables.conf", "outputs.json", "resources.json", "sshd-10-homelab.conf", "wg-derp.conf", "wg-gateway.conf", "wg0.conf"]);
     const home = JSON.parse(readFileSync(join(dir, "out/home/outputs.json"), "utf8"));
@@ -77,7 +84,7 @@ describe("npm run plan", function () {
     const out = mkdtempSync(join(tmpdir(), "plan-edge-"));
     const result = plan(dir, "--stack", "edge", "--out", out);
     assert.equal(result.status, 0, result.stderr);
-    assert.deepEqual(readdirSync(out), ["edge"]);
+    assert.deepEqual(readdirSync(out).sort(), ["edge", "policy-config.json"]);
   });
 
   it("exits 2 with the clear error on invalid config, writing nothing", () => {

@@ -1,6 +1,10 @@
-import { buildStack } from "../../components/stacks";
+import { parseCommonConfig, projectKeys } from "../../components/config/schema";
 import { EDGE_SECRET_OUTPUTS } from "../../components/contract/edge";
+import { buildStack } from "../../components/stacks";
+import { allPolicies } from "../../policy/policies";
 import { OfflineRun, RecordedResource, runOffline, StackReferenceState } from "./engine";
+import { packConfigFor } from "./packConfig";
+import { PackConfig, runPolicies, targetsOf, Violation } from "./policyRunner";
 import { loadStackConfig, SECRET_PLACEHOLDER } from "./stackConfig";
 
 export type PlannedStack = "edge" | "home";
@@ -8,6 +12,14 @@ export type PlannedStack = "edge" | "home";
 export interface StackPlan {
   stack: PlannedStack;
   run: OfflineRun;
+  /** What the policy pack reports for this stack's resources. */
+  violations: Violation[];
+}
+
+export interface Plan {
+  stacks: StackPlan[];
+  /** The pack config the catalog implies, as `--policy-pack-config` takes it. */
+  packConfig: PackConfig;
 }
 
 /** The edge run's outputs, as the home stack's StackReference would read them. */
@@ -24,11 +36,13 @@ export function asStackReference(edge: OfflineRun): StackReferenceState {
  * Plans the requested stacks from the config files in `dir`. Home always needs the edge's outputs, so planning home
  * plans the edge first.
  */
-export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): Promise<StackPlan[]> {
+export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): Promise<Plan> {
   const plans: StackPlan[] = [];
   const edgeConfig = loadStackConfig("edge", dir);
+  const packConfig = packConfigFor(parseCommonConfig(projectKeys(edgeConfig.config)));
+  const withVerdicts = async (stack: PlannedStack, run: OfflineRun): Promise<StackPlan> => ({ stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig) });
   const edge = await runOffline({ stack: "edge", project: edgeConfig.project, config: edgeConfig.config, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
-  if (stacks.includes("edge")) plans.push({ stack: "edge", run: edge });
+  if (stacks.includes("edge")) plans.push(await withVerdicts("edge", edge));
   if (stacks.includes("home")) {
     const homeConfig = loadStackConfig("home", dir);
     const edgeStackName = homeConfig.config[`${homeConfig.project}:edgeStack`];
@@ -40,9 +54,9 @@ export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): P
       stackReferences: edgeStackName ? { [edgeStackName]: asStackReference(edge) } : {},
       program: () => buildStack("home"),
     });
-    plans.push({ stack: "home", run: home });
+    plans.push(await withVerdicts("home", home));
   }
-  return plans;
+  return { stacks: plans, packConfig };
 }
 
 const MASK = SECRET_PLACEHOLDER;

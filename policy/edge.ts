@@ -1,0 +1,149 @@
+import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { ANYWHERE, cloudInitFile, EDGE_FILES, portCovers, TYPES } from "./support";
+
+interface FirewallRule {
+  direction?: string;
+  protocol?: string;
+  port?: string;
+  sourceIps?: string[];
+}
+
+const rulesOf = (props: Record<string, unknown>) => (props.rules ?? []) as FirewallRule[];
+const fromAnywhere = (rule: FirewallRule) => (rule.sourceIps ?? []).some((ip) => ANYWHERE.includes(ip));
+
+/** The SSH ports a stack's servers listen on, read from their sshd drop-ins; 22 always counts. */
+function sshPorts(servers: { props: Record<string, unknown> }[]): number[] {
+  const ports = new Set([22]);
+  for (const server of servers) {
+    const dropIn = cloudInitFile(server.props.userData, EDGE_FILES.sshdDropIn) ?? "";
+    for (const match of dropIn.matchAll(/^Port\s+(\d+)\s*$/gm)) ports.add(Number(match[1]));
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+export const firewallNoPublicSsh: StackValidationPolicy = {
+  name: "edge-firewall-no-public-ssh",
+  description: "The hcloud Firewall never opens an SSH port (22, or the port sshd is moved to) to 0.0.0.0/0 or ::/0.",
+  enforcementLevel: "mandatory",
+  remediationSteps: "Open the SSH port only to homelab:adminCidrs; use a VPN or a bastion address, never the whole internet.",
+  validateStack: (args, report) => {
+    const ports = sshPorts(args.resources.filter((r) => r.type === TYPES.server));
+    for (const firewall of args.resources.filter((r) => r.type === TYPES.firewall)) {
+      for (const rule of rulesOf(firewall.props)) {
+        if (rule.direction !== "in" || rule.protocol !== "tcp" || !fromAnywhere(rule)) continue;
+        const opened = ports.filter((p) => portCovers(rule.port, p));
+        if (opened.length) report(`firewall "${firewall.name}" opens SSH port ${opened.join(", ")} to ${rule.sourceIps!.filter((ip) => ANYWHERE.includes(ip)).join(" and ")}`, firewall.urn);
+      }
+    }
+  },
+};
+
+/** Which ports may be open to the whole internet. */
+export interface PublicPortsConfig {
+  tcp: number[];
+  udp: number[];
+}
+
+export const firewallAllowedPorts: ResourceValidationPolicy = {
+  name: "edge-firewall-allowed-ports",
+  description: "The hcloud Firewall opens to the internet nothing but the web ports, the catalog's raw TCP ports, WireGuard, STUN and ICMP.",
+  enforcementLevel: "mandatory",
+  remediationSteps: "Remove the rule, or add the port to this policy's config (tcp/udp) when the catalog forwards it on purpose.",
+  configSchema: {
+    properties: {
+      tcp: { type: "array", items: { type: "number" }, default: [80, 443] },
+      udp: { type: "array", items: { type: "number" }, default: [51820, 3478] },
+    },
+  },
+  validateResource: (args, report) => {
+    if (args.type !== TYPES.firewall) args.notApplicable(`not an hcloud Firewall`);
+    const allowed = args.getConfig<PublicPortsConfig>();
+    for (const rule of rulesOf(args.props)) {
+      if (rule.direction !== "in" || !fromAnywhere(rule) || rule.protocol === "icmp") continue;
+      const list = rule.protocol === "tcp" ? allowed.tcp : rule.protocol === "udp" ? allowed.udp : [];
+      if (!rule.port || rule.port.includes("-") || !list.includes(Number(rule.port))) {
+        report(`opens ${rule.protocol}/${rule.port ?? "all ports"} to the internet; allowed are tcp ${allowed.tcp.join(", ")} and udp ${allowed.udp.join(", ")}`);
+      }
+    }
+  },
+};
+
+export const serverHasSshKeys: ResourceValidationPolicy = {
+  name: "edge-server-ssh-keys",
+  description: "Every hcloud Server is created with SSH keys, so Hetzner mails no root password.",
+  enforcementLevel: "mandatory",
+  remediationSteps: "Pass sshKeys to the server (the Vps component does, from homelab:sshPublicKey).",
+  validateResource: (args, report) => {
+    if (args.type !== TYPES.server) args.notApplicable("not an hcloud Server");
+    const keys = (args.props.sshKeys ?? []) as unknown[];
+    if (keys.length === 0) report("has no SSH keys");
+  },
+};
+
+/** What the edge ruleset must say, each with the pattern that says it. */
+const RULESET_REQUIREMENTS: [string, RegExp][] = [
+  ["input policy drop", /hook input priority [^;]+; policy drop;/],
+  ["forward policy drop", /hook forward priority [^;]+; policy drop;/],
+  ["the TCP MSS clamp", /tcp flags syn tcp option maxseg size set rt mtu/],
+];
+
+export const nftablesRuleset: ResourceValidationPolicy = {
+  name: "edge-nftables-ruleset",
+  description: "The VPS's nftables ruleset drops by default on input and forward, clamps the MSS, and never masquerades or SNATs.",
+  enforcementLevel: "mandatory",
+  remediationSteps: "Render the ruleset with renderEdgeRuleset; the home side must see the client's real address, so no NAT but the DNAT.",
+  validateResource: (args, report) => {
+    if (args.type !== TYPES.server) args.notApplicable("not an hcloud Server");
+    const ruleset = cloudInitFile(args.props.userData, EDGE_FILES.ruleset);
+    if (ruleset === undefined) {
+      report(`user-data writes no ${EDGE_FILES.ruleset}`);
+      return;
+    }
+    for (const [what, pattern] of RULESET_REQUIREMENTS) if (!pattern.test(ruleset)) report(`the ruleset lacks ${what}`);
+    const nat = ruleset.split("\n").filter((line) => /\b(masquerade|snat)\b/.test(line) && !line.trim().startsWith("#"));
+    for (const line of nat) report(`the ruleset rewrites source addresses: "${line.trim()}"`);
+  },
+};
+
+/** DNAT targets and the tunnel peers' addresses, read from one server's files. */
+function forwardsOf(server: { props: Record<string, unknown> }) {
+  const ruleset = cloudInitFile(server.props.userData, EDGE_FILES.ruleset) ?? "";
+  const wireguard = cloudInitFile(server.props.userData, EDGE_FILES.wireguard) ?? "";
+  const peerAddresses = new Set(
+    [...wireguard.matchAll(/^AllowedIPs\s*=\s*(.+)$/gm)].flatMap((m) => m[1].split(",").map((ip) => ip.trim().replace(/\/(32|128)$/, ""))),
+  );
+  const dnats = [...ruleset.matchAll(/(tcp|udp) dport (\{ [^}]+ \}|\d+) dnat ip6? to (\S+)/g)].map((m) => ({
+    protocol: m[1],
+    ports: m[2].replace(/[{}]/g, "").split(",").map((p) => Number(p.trim())),
+    to: m[3],
+  }));
+  return { dnats, peerAddresses };
+}
+
+export const forwardsReachPeers: StackValidationPolicy = {
+  name: "edge-forwards-reach-peers",
+  description: "Every port the ruleset DNATs goes to a WireGuard peer of the VPS, and is the port the firewall opens for it.",
+  enforcementLevel: "mandatory",
+  remediationSteps: "Derive the ruleset, the WireGuard peers and the firewall from one forwards list (edgeForwards).",
+  validateStack: (args, report) => {
+    const servers = args.resources.filter((r) => r.type === TYPES.server);
+    const opened = new Set(
+      args.resources
+        .filter((r) => r.type === TYPES.firewall)
+        .flatMap((f) => rulesOf(f.props))
+        .filter((rule) => rule.direction === "in" && fromAnywhere(rule) && rule.port)
+        .map((rule) => `${rule.protocol}/${rule.port}`),
+    );
+    for (const server of servers) {
+      const { dnats, peerAddresses } = forwardsOf(server);
+      for (const dnat of dnats) {
+        if (!peerAddresses.has(dnat.to)) report(`server "${server.name}" forwards ${dnat.protocol} ${dnat.ports.join(", ")} to ${dnat.to}, which is no WireGuard peer's address`, server.urn);
+        for (const port of dnat.ports) {
+          if (!opened.has(`${dnat.protocol}/${port}`)) report(`server "${server.name}" forwards ${dnat.protocol}/${port}, but no firewall opens it`, server.urn);
+        }
+      }
+    }
+  },
+};
+
+export const edgePolicies = [firewallNoPublicSsh, firewallAllowedPorts, serverHasSshKeys, nftablesRuleset, forwardsReachPeers];

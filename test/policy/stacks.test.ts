@@ -1,0 +1,41 @@
+import { strict as assert } from "node:assert";
+import { parseEdgeConfig } from "../../components/config/schema";
+import { allPolicies } from "../../policy/policies";
+import { packConfigFor } from "../../tools/offline/packConfig";
+import { planStacks } from "../../tools/offline/planStacks";
+import { runPolicies, targetsOf } from "../../tools/offline/policyRunner";
+import { validEdgeRaw } from "../support/fixtures";
+import { runEdge } from "../support/offline";
+
+describe("the policy pack over the example stacks", () => {
+  it("the repository's edge and home plans pass every mandatory rule", async () => {
+    const plan = await planStacks(["edge", "home"]);
+    for (const stack of plan.stacks) assert.deepEqual(stack.violations, [], stack.stack);
+  });
+
+  it("a catalog with raw TCP ports passes too, with the pack config it implies", async () => {
+    const run = await runEdge();
+    const packConfig = packConfigFor(parseEdgeConfig(validEdgeRaw()));
+    assert.deepEqual(packConfig["edge-firewall-allowed-ports"], { tcp: [80, 443, 25565], udp: [51820, 3478] });
+    assert.deepEqual(await runPolicies(allPolicies, targetsOf(run.resources), packConfig), []);
+    const withDefaults = await runPolicies(allPolicies, targetsOf(run.resources));
+    assert.deepEqual(withDefaults.map((v) => `${v.policy}: ${v.message}`), ["edge-firewall-allowed-ports: opens tcp/25565 to the internet; allowed are tcp 80, 443 and udp 51820, 3478"]);
+  });
+
+  it("a firewall opened to the world for SSH fails with the rule's id", async () => {
+    const run = await runEdge();
+    const targets = targetsOf(run.resources).map((t) =>
+      t.type === "hcloud:index/firewall:Firewall" ? { ...t, props: { ...t.props, rules: [...(t.props.rules as object[]), { direction: "in", protocol: "tcp", port: "22022", sourceIps: ["::/0"] }] } } : t,
+    );
+    const violations = await runPolicies(allPolicies, targets, packConfigFor(parseEdgeConfig(validEdgeRaw())));
+    assert.deepEqual(violations.map((v) => v.policy).sort(), ["edge-firewall-allowed-ports", "edge-firewall-no-public-ssh"]);
+  });
+
+  it("a disabled rule is not run, and a level from config overrides the rule's own", async () => {
+    const run = await runEdge();
+    const targets = targetsOf(run.resources);
+    const advisory = await runPolicies(allPolicies, targets, { "edge-firewall-allowed-ports": { enforcementLevel: "advisory" } });
+    assert.deepEqual(advisory.map((v) => v.level), ["advisory"]);
+    assert.deepEqual(await runPolicies(allPolicies, targets, { "edge-firewall-allowed-ports": { enforcementLevel: "disabled" } }), []);
+  });
+});
