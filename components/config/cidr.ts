@@ -55,6 +55,17 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return a.family === b.family && a.network <= lastAddress(b) && b.network <= lastAddress(a);
 }
 
+/** Whether a network holds an address given as text. */
+export function containsAddress(cidr: Cidr, address: string): boolean {
+  const parsed = parseAddress(address);
+  return parsed !== undefined && parsed.family === cidr.family && cidr.network <= parsed.value && parsed.value <= lastAddress(cidr);
+}
+
+/** Whether a network shares any address with the inclusive range first..last of the same family. */
+export function addressRangeOverlaps(cidr: Cidr, first: bigint, last: bigint): boolean {
+  return cidr.network <= last && first <= lastAddress(cidr);
+}
+
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   return outer.family === inner.family && outer.network <= inner.network && lastAddress(inner) <= lastAddress(outer);
 }

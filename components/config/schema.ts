@@ -1,6 +1,6 @@
 import { RunError } from "@pulumi/pulumi";
 import { z } from "zod";
-import { Cidr, cidrContains, cidrsOverlap, isWholeInternet, parseCidr } from "./cidr";
+import { addressRangeOverlaps, Cidr, cidrContains, cidrsOverlap, containsAddress, hostAddress, isWholeInternet, parseAddress, parseCidr } from "./cidr";
 
 /** The Pulumi project name, and so the namespace of every config key this program reads. */
 export const PROJECT = "homelab";
@@ -79,6 +79,10 @@ const serviceSchema = z.strictObject({
   port: integer(1, 65535),
   /** Raw TCP ports forwarded through the edge as-is (public services only), e.g. a game server. */
   tcpPorts: z.array(integer(1, 65535)).optional(),
+  /** The app terminates TLS itself, so the wildcard certificate's Secret is reflected into its namespace. */
+  terminatesTls: boolean().optional(),
+  /** The app calls internal HTTPS names, so the internal CA's certificate (never its key) is reflected to it. */
+  trustsInternalCa: boolean().optional(),
 });
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 
@@ -126,8 +130,27 @@ const edgeShape = {
   sshPrivateKey: text().optional(),
 };
 
+const hostOrAddress = () => text().regex(/^[A-Za-z0-9.:-]+$/, "must be a host name or an IP address");
+const chartVersion = () => text().regex(/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'must be an exact chart version such as "1.18.2"');
+
 const homeShape = {
   edgeStack: text(),
+  /** Path of the kubeconfig; the provider's default (KUBECONFIG, ~/.kube/config) when unset. */
+  kubeconfig: text().optional(),
+  kubeContext: text(),
+  k8sServiceHost: hostOrAddress(),
+  k8sServicePort: integer(1, 65535).default(6443),
+  podCidr: cidr(4).default("10.42.0.0/16"),
+  lbPool: cidr(4, (c) => (c.prefix < 24 || c.prefix > 32 ? "must be between /24 and /32" : undefined)),
+  dhcpRange: text().regex(/^\d+\.\d+\.\d+\.\d+-\d+\.\d+\.\d+\.\d+$/, 'must be "first-last", e.g. "192.168.1.100-192.168.1.199"').optional(),
+  traefikAddress: text().optional(),
+  l2Interfaces: json(z.array(text(), { error: "must be a list of interface name patterns" }).min(1, "must list at least one interface pattern")).default(["^eth[0-9]+", "^en.+"]),
+  gatewayApi: boolean().default(false),
+  gatewayApiVersion: chartVersion().default("v1.3.0"),
+  ciliumVersion: chartVersion().default("1.18.2"),
+  traefikVersion: chartVersion().default("37.1.1"),
+  certManagerVersion: chartVersion().default("v1.18.2"),
+  reflectorVersion: chartVersion().default("9.1.31"),
 };
 
 /** Keys declared `secret: true`; their values never pass through the schema as plain text. */
@@ -167,6 +190,10 @@ export interface EdgeConfig extends CommonConfig {
 
 export interface HomeConfig extends CommonConfig {
   edgeStack: string;
+  cluster: { kubeconfig?: string; context: string; serviceHost: string; servicePort: number; podCidr: string };
+  loadBalancer: { pool: string; traefikAddress: string; interfaces: string[] };
+  gatewayApi: { enabled: boolean; version: string };
+  charts: { cilium: string; traefik: string; certManager: string; reflector: string };
 }
 
 type Problem = { key: string; message: string };
@@ -315,10 +342,47 @@ export function parseEdgeConfig(raw: Record<string, unknown>): EdgeConfig {
   };
 }
 
+/** The address Traefik's Service takes when none is configured: the pool's first host (its network address if a /32). */
+function defaultTraefikAddress(pool: string): string {
+  const parsed = parseCidr(pool)!;
+  return hostAddress(parsed, parsed.prefix >= 31 ? 0 : 1);
+}
+
+function homeProblems(c: z.infer<typeof homeSchema>): Problem[] {
+  const problems: Problem[] = [];
+  const lan = parseCidr(c.lanCidr)!;
+  const pool = parseCidr(c.lbPool)!;
+  const pods = parseCidr(c.podCidr)!;
+  if (!cidrContains(lan, pool)) problems.push({ key: "lbPool", message: `"${c.lbPool}" is outside the home LAN ${c.lanCidr}; L2 announcements only answer for LAN addresses` });
+  if (c.dhcpRange) {
+    const [first, last] = c.dhcpRange.split("-").map((a) => parseAddress(a));
+    if (!first || !last || first.family !== 4 || last.family !== 4 || first.value > last.value) {
+      problems.push({ key: "dhcpRange", message: `"${c.dhcpRange}" must be two IPv4 addresses, the first not above the last` });
+    } else if (addressRangeOverlaps(pool, first.value, last.value)) {
+      problems.push({ key: "lbPool", message: `"${c.lbPool}" overlaps the DHCP range ${c.dhcpRange}; the router would hand out addresses the cluster announces` });
+    }
+  }
+  for (const [key, other] of [["lanCidr", lan], ["tunnelCidr", parseCidr(c.tunnelCidr)!]] as const) {
+    if (cidrsOverlap(pods, other)) problems.push({ key: "podCidr", message: `"${c.podCidr}" overlaps homelab:${key} ${other.text}` });
+  }
+  const address = c.traefikAddress ?? defaultTraefikAddress(c.lbPool);
+  if (!containsAddress(pool, address)) {
+    problems.push({ key: "traefikAddress", message: `"${address}" must be an IPv4 address inside homelab:lbPool ${c.lbPool}` });
+  }
+  return problems;
+}
+
 /** Parses the home stack's config. */
 export function parseHomeConfig(raw: Record<string, unknown>): HomeConfig {
-  const c = parseWith(homeSchema, raw, commonProblems);
-  return { ...toCommon(c), edgeStack: c.edgeStack };
+  const c = parseWith(homeSchema, raw, (v) => [...commonProblems(v), ...homeProblems(v)]);
+  return {
+    ...toCommon(c),
+    edgeStack: c.edgeStack,
+    cluster: { kubeconfig: c.kubeconfig, context: c.kubeContext, serviceHost: c.k8sServiceHost, servicePort: c.k8sServicePort, podCidr: c.podCidr },
+    loadBalancer: { pool: c.lbPool, traefikAddress: c.traefikAddress ?? defaultTraefikAddress(c.lbPool), interfaces: c.l2Interfaces },
+    gatewayApi: { enabled: c.gatewayApi, version: c.gatewayApiVersion },
+    charts: { cilium: c.ciliumVersion, traefik: c.traefikVersion, certManager: c.certManagerVersion, reflector: c.reflectorVersion },
+  };
 }
 
 /** Parses only the project-level part, for tools that need the catalog without a stack. */

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ConfigError, parseEdgeConfig, parseHomeConfig } from "../../components/config/schema";
-import { validEdgeRaw } from "../support/fixtures";
+import { validEdgeRaw, validHomeRaw } from "../support/fixtures";
 
 /** Parses with some keys changed (undefined removes a key) and returns the ConfigError's message. */
 function errorFor(changes: Record<string, unknown>): string {
@@ -134,10 +134,53 @@ describe("config schema", () => {
     assert.match(message, /homelab:tunnelMtu/);
   });
 
-  it("parses the home stack's config, which needs the edge stack's name", () => {
-    const { adminCidrs, sshPort, sshPublicKey, sshPrivateKey, cloudflareZoneId, ...common } = validEdgeRaw();
-    void [adminCidrs, sshPort, sshPublicKey, sshPrivateKey, cloudflareZoneId];
-    assert.equal(parseHomeConfig({ ...common, edgeStack: "organization/homelab/edge" }).edgeStack, "organization/homelab/edge");
-    assert.throws(() => parseHomeConfig(common), /homelab:edgeStack is required but not set/);
+});
+
+describe("home config schema", () => {
+  const homeError = (changes: Record<string, string | undefined>) => {
+    const raw: Record<string, unknown> = { ...validHomeRaw(), ...changes };
+    for (const [k, v] of Object.entries(changes)) if (v === undefined) delete raw[k];
+    assert.throws(() => parseHomeConfig(raw), ConfigError);
+    try {
+      parseHomeConfig(raw);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return "";
+  };
+
+  it("parses the example with defaults: the pool's first host for Traefik, pinned charts", () => {
+    const c = parseHomeConfig(validHomeRaw());
+    assert.equal(c.edgeStack, "organization/homelab/edge");
+    assert.deepEqual(c.cluster, { kubeconfig: undefined, context: "homelab", serviceHost: "192.168.1.10", servicePort: 6443, podCidr: "10.42.0.0/16" });
+    assert.equal(c.loadBalancer.traefikAddress, "192.168.1.241");
+    assert.deepEqual(c.loadBalancer.interfaces, ["^eth[0-9]+", "^en.+"]);
+    assert.equal(c.gatewayApi.enabled, false);
+    assert.match(c.charts.cilium, /^\d+\.\d+\.\d+$/);
+  });
+
+  it("requires the edge stack's name and the API server Cilium talks to", () => {
+    assert.match(homeError({ edgeStack: undefined }), /homelab:edgeStack is required but not set/);
+    assert.match(homeError({ k8sServiceHost: undefined }), /homelab:k8sServiceHost is required but not set/);
+    assert.match(homeError({ kubeContext: undefined }), /homelab:kubeContext is required but not set/);
+  });
+
+  it("refuses a load-balancer pool outside the LAN", () => {
+    assert.match(homeError({ lbPool: "192.168.2.0/28" }), /homelab:lbPool: "192\.168\.2\.0\/28" is outside the home LAN 192\.168\.1\.0\/24/);
+  });
+
+  it("refuses a pool that overlaps the DHCP range", () => {
+    assert.match(homeError({ lbPool: "192.168.1.192/26" }), /homelab:lbPool: "192\.168\.1\.192\/26" overlaps the DHCP range 192\.168\.1\.100-192\.168\.1\.199/);
+    assert.match(homeError({ dhcpRange: "192.168.1.200-192.168.1.100" }), /homelab:dhcpRange: .* the first not above the last/);
+  });
+
+  it("refuses a Traefik address outside the pool, and a pod network that overlaps LAN or tunnel", () => {
+    assert.match(homeError({ traefikAddress: "192.168.1.20" }), /homelab:traefikAddress: "192\.168\.1\.20" must be an IPv4 address inside homelab:lbPool/);
+    assert.match(homeError({ podCidr: "10.10.0.0/16" }), /homelab:podCidr: "10\.10\.0\.0\/16" overlaps homelab:tunnelCidr 10\.10\.10\.0\/24/);
+  });
+
+  it("refuses a chart version that is not exact", () => {
+    assert.match(homeError({ ciliumVersion: "latest" }), /homelab:ciliumVersion: "latest" must be an exact chart version/);
+    assert.match(homeError({ traefikVersion: "37.x" }), /homelab:traefikVersion: "37\.x" must be an exact chart version/);
   });
 });

@@ -27,3 +27,17 @@ export function edgeStackConfig(overrides: Record<string, string | undefined> = 
   const config = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined).map(([k, v]) => [`${PROJECT}:${k}`, v as string]));
   return { config, secretKeys: [`${PROJECT}:sshPrivateKey`] };
 }
+
+/** A complete, valid home config in raw form. */
+export function validHomeRaw(): Record<string, string> {
+  const { adminCidrs, sshPort, sshPublicKey, sshPrivateKey, cloudflareZoneId, ...common } = validEdgeRaw();
+  void [adminCidrs, sshPort, sshPublicKey, sshPrivateKey, cloudflareZoneId];
+  return {
+    ...common,
+    edgeStack: "organization/homelab/edge",
+    kubeContext: "homelab",
+    k8sServiceHost: "192.168.1.10",
+    lbPool: "192.168.1.240/28",
+    dhcpRange: "192.168.1.100-192.168.1.199",
+  };
+}
