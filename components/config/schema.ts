@@ -133,6 +133,14 @@ const edgeShape = {
 const hostOrAddress = () => text().regex(/^[A-Za-z0-9.:-]+$/, "must be a host name or an IP address");
 const chartVersion = () => text().regex(/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'must be an exact chart version such as "1.18.2"');
 
+/** A container image pinned by tag (not "latest") or digest. */
+const image = () =>
+  text().superRefine((value, ctx) => {
+    const digest = /@sha256:[0-9a-f]{64}$/.test(value);
+    const tag = /:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.exec(value.replace(/@sha256:[0-9a-f]{64}$/, ""))?.[1];
+    if (!digest && (!tag || tag === "latest")) ctx.addIssue({ code: "custom", message: 'must be pinned: "repository:tag" (not latest) or "repository@sha256:<digest>"' });
+  });
+
 const homeShape = {
   edgeStack: text(),
   /** Path of the kubeconfig; the provider's default (KUBECONFIG, ~/.kube/config) when unset. */
@@ -151,6 +159,9 @@ const homeShape = {
   traefikVersion: chartVersion().default("37.1.1"),
   certManagerVersion: chartVersion().default("v1.18.2"),
   reflectorVersion: chartVersion().default("9.1.31"),
+  /** Brings up kernel WireGuard in the gateway pod; needs wg-quick, ip and bash. */
+  gatewayWireguardImage: image().default("lscr.io/linuxserver/wireguard:1.0.20250521"),
+  gatewayHaproxyImage: image().default("docker.io/library/haproxy:3.2.4-alpine"),
 };
 
 /** Keys declared `secret: true`; their values never pass through the schema as plain text. */
@@ -194,6 +205,7 @@ export interface HomeConfig extends CommonConfig {
   loadBalancer: { pool: string; traefikAddress: string; interfaces: string[] };
   gatewayApi: { enabled: boolean; version: string };
   charts: { cilium: string; traefik: string; certManager: string; reflector: string };
+  gatewayImages: { wireguard: string; haproxy: string };
 }
 
 type Problem = { key: string; message: string };
@@ -382,6 +394,7 @@ export function parseHomeConfig(raw: Record<string, unknown>): HomeConfig {
     loadBalancer: { pool: c.lbPool, traefikAddress: c.traefikAddress ?? defaultTraefikAddress(c.lbPool), interfaces: c.l2Interfaces },
     gatewayApi: { enabled: c.gatewayApi, version: c.gatewayApiVersion },
     charts: { cilium: c.ciliumVersion, traefik: c.traefikVersion, certManager: c.certManagerVersion, reflector: c.reflectorVersion },
+    gatewayImages: { wireguard: c.gatewayWireguardImage, haproxy: c.gatewayHaproxyImage },
   };
 }
 

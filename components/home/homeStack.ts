@@ -1,22 +1,93 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { appNamespace } from "../config/catalog";
 import { loadHomeConfig } from "../config/load";
+import { HomeConfig } from "../config/schema";
 import { readEdgeOutputs } from "../contract/edge";
+import { HomeStackOutputs } from "../contract/home";
+import { edgeForwards } from "../edge/tunnelPlan";
 import { StackBuild } from "../stackBuild";
+import { CertManager } from "./certManager";
+import { Cilium } from "./cilium";
+import { Reflector } from "./reflector";
+import { Traefik } from "./traefik";
+import { ENTRYPOINTS } from "./traefikValues";
+import { GatewayRoute, TUNNEL_NAMESPACE, TunnelGateway } from "./tunnelGateway";
+
+/** Where each port the edge forwards to the gateway goes: web ports to Traefik's tunnel entrypoints, raw TCP to its app. */
+export function gatewayRoutes(config: Pick<HomeConfig, "services" | "network">, traefik: { host: string; namespace: string }): GatewayRoute[] {
+  const webTargets: Record<number, number> = { 80: ENTRYPOINTS.tunnelweb.exposedPort, 443: ENTRYPOINTS.tunnelwebsecure.exposedPort };
+  const rawOwners = new Map(config.services.flatMap((s) => (s.tcpPorts ?? []).map((port) => [port, s] as const)));
+  const ports = edgeForwards(config).find((f) => f.peer === "gateway")!.ports;
+  return ports.map((port) => {
+    if (webTargets[port]) return { port, host: traefik.host, namespace: traefik.namespace, targetPort: webTargets[port], sendProxy: true };
+    const owner = rawOwners.get(port)!;
+    const namespace = appNamespace(owner);
+    return { port, host: `${owner.name}.${namespace}.svc.cluster.local`, namespace, targetPort: port, sendProxy: false };
+  });
+}
 
 /**
- * Builds the home graph. It reads the edge stack's contract through one StackReference and never writes back;
- * the cluster networking (Cilium, Traefik, cert-manager, the tunnel gateway) builds on these values.
+ * Builds the home graph. It reads the edge stack's contract through one StackReference and never writes back, then
+ * builds the cluster's networking in order: Cilium, then Traefik, Reflector and cert-manager, then the tunnel gateway.
  */
 export function buildHomeStack(): StackBuild {
   const config = loadHomeConfig();
   const edge = readEdgeOutputs(new pulumi.StackReference("edge", { name: config.edgeStack }));
-  const gatewayAddress = edge.wireguard.apply((w) => {
-    const gateway = w.peers.gateway;
-    if (!gateway) throw new Error(`edge stack "${config.edgeStack}" has no "gateway" peer`);
-    return gateway.address.ipv4;
-  });
-  return {
-    outputs: { edgeHostname: edge.edgeHostname, tunnelGatewayAddress: gatewayAddress },
-    artifacts: {},
+  const provider = new k8s.Provider("cluster", { kubeconfig: config.cluster.kubeconfig, context: config.cluster.context });
+
+  const cilium = new Cilium(
+    "cilium",
+    {
+      version: config.charts.cilium,
+      k8sServiceHost: config.cluster.serviceHost,
+      k8sServicePort: config.cluster.servicePort,
+      podCidr: config.cluster.podCidr,
+      gatewayApi: config.gatewayApi.enabled,
+      gatewayApiVersion: config.gatewayApi.version,
+      lbPool: config.loadBalancer.pool,
+      interfaces: config.loadBalancer.interfaces,
+    },
+    { providers: [provider] },
+  );
+  const onNetwork = { providers: [provider], dependsOn: cilium.ready };
+  const traefik = new Traefik(
+    "traefik",
+    { version: config.charts.traefik, address: config.loadBalancer.traefikAddress, podCidr: config.cluster.podCidr, gatewayApi: config.gatewayApi.enabled, tunnelNamespace: TUNNEL_NAMESPACE },
+    onNetwork,
+  );
+  const reflector = new Reflector("reflector", { version: config.charts.reflector }, onNetwork);
+  const certManager = new CertManager(
+    "cert-manager",
+    { version: config.charts.certManager, domain: config.domain, services: config.services, acme: config.acme, cloudflareToken: edge.acmeDnsToken, traefikNamespace: traefik.namespace },
+    { providers: [provider], dependsOn: [...cilium.ready, reflector] },
+  );
+
+  const gatewayPeer = (w: { peers: Record<string, { address: { ipv4: string; ipv6?: string } }> }) => {
+    const peer = w.peers.gateway;
+    if (!peer) throw new pulumi.RunError(`edge stack "${config.edgeStack}" has no "gateway" WireGuard peer`);
+    return peer.address;
   };
+  const gateway = new TunnelGateway(
+    "tunnel-gateway",
+    {
+      wireguardConfig: edge.homePeerConfigs.apply((configs) => {
+        if (!configs.gateway) throw new pulumi.RunError(`edge stack "${config.edgeStack}" output "homePeerConfigs" has no "gateway" config`);
+        return configs.gateway;
+      }),
+      tunnelAddress: edge.wireguard.apply(gatewayPeer),
+      endpoint: { address: edge.publicIpv4, port: config.network.wireguardPort },
+      routes: gatewayRoutes(config, { host: traefik.tunnelServiceHost, namespace: traefik.namespace }),
+      images: config.gatewayImages,
+    },
+    { providers: [provider], dependsOn: [traefik.chart] },
+  );
+
+  const outputs: { [K in keyof HomeStackOutputs & string]: pulumi.Input<HomeStackOutputs[K]> } = {
+    gatewayLbIp: config.loadBalancer.traefikAddress,
+    serviceUrls: Object.fromEntries(config.services.map((s) => [s.name, `https://${s.hostname}`])),
+    caCertificatePem: certManager.caCertificatePem,
+    tunnelGatewayAddress: edge.wireguard.apply((w) => gatewayPeer(w).ipv4),
+  };
+  return { outputs, artifacts: { "haproxy.cfg": gateway.haproxyConfig } };
 }

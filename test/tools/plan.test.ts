@@ -35,7 +35,9 @@ describe("npm run plan", function () {
     assert.match(first.stdout, /^ {2}homelab:edge:Vps edge {2}\(6 children\)$/m);
     assert.match(first.stdout, /hcloud:index\/server:Server edge {2}\(delete before replace; ignores userData\)/);
     assert.match(first.stdout, /^\d+ resources:$/m);
-    assert.match(first.stdout, /== home ==\npulumi:pulumi:Stack homelab-home {2}\(1 children\)\n {2}pulumi:pulumi:StackReference edge/);
+    assert.match(first.stdout, /== home ==\npulumi:pulumi:Stack homelab-home {2}\(\d+ children\)\n/);
+    assert.match(first.stdout, /^ {2}homelab:home:TunnelGateway tunnel-gateway {2}\(\d+ children\)$/m);
+    assert.match(first.stdout, /^ {2}pulumi:pulumi:StackReference edge$/m);
   });
 
   it("runs the policy pack over each stack and writes the pack config the catalog implies", () => {

@@ -157,7 +157,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
           if (!state) throw new Error(`the offline engine has no outputs for stack reference "${name}"`);
           return { id: name, state: { name, outputs: state.outputs, secretOutputNames: state.secretOutputNames } };
         }
-        const outputs = fakeOutputs(args.type, args.name, args.inputs);
+        const outputs = fakeOutputs(args.type, args.name, args.inputs, args.id || undefined);
         for (const key of SECRET_FAKE_OUTPUTS[args.type] ?? []) if (typeof outputs[key] === "string") rootSecrets.add(outputs[key] as string);
         return { id: fakeId(args.type, args.name), state: { ...args.inputs, ...outputs } };
       },

@@ -1,4 +1,9 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** A real self-signed certificate (its key was thrown away), standing in for what cert-manager would issue. */
+const FAKE_CA_PEM = readFileSync(join(__dirname, "fake-ca.pem"), "utf8");
 
 /** Deterministic bytes from a resource name, so two plans of the same tree are byte-identical. */
 export function fakeBytes(seed: string, length: number): Buffer {
@@ -14,9 +19,18 @@ export function fakeId(type: string, name: string): string {
   return type.startsWith("hcloud:") ? String(1_000_000 + fakeNumber(`id:${type}:${name}`, 9_000_000)) : `${name}-id`;
 }
 
-/** Values the providers would compute, by resource type. Addresses come from the documentation ranges. */
-export function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Values the providers would compute, by resource type; `readId` is set when the program reads an existing object.
+ * Addresses come from the documentation ranges.
+ */
+export function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>, readId?: string): Record<string, unknown> {
   switch (type) {
+    case "kubernetes:core/v1:Secret": {
+      if (!readId) return {};
+      // The only Secret the program reads is a certificate cert-manager wrote.
+      const pem = Buffer.from(FAKE_CA_PEM).toString("base64");
+      return { data: { "tls.crt": pem, "ca.crt": pem } };
+    }
     case "random:index/randomBytes:RandomBytes": {
       const bytes = fakeBytes(`random:${name}`, Number(inputs.length ?? 32));
       return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };

@@ -1,0 +1,25 @@
+/** What Cilium's chart needs from this program. */
+export interface CiliumValuesSpec {
+  /** The API server Cilium talks to directly: with kube-proxy replaced there is no Service VIP to reach it by. */
+  k8sServiceHost: string;
+  k8sServicePort: number;
+  podCidr: string;
+  gatewayApi: boolean;
+}
+
+/**
+ * Helm values for Cilium. Kube-proxy replacement is always on because L2 announcements need it; the client rate
+ * limit is raised because each announced Service holds a lease the agents renew through the API server.
+ */
+export function renderCiliumValues(spec: CiliumValuesSpec): Record<string, unknown> {
+  return {
+    kubeProxyReplacement: true,
+    k8sServiceHost: spec.k8sServiceHost,
+    k8sServicePort: spec.k8sServicePort,
+    l2announcements: { enabled: true },
+    k8sClientRateLimit: { qps: 20, burst: 40 },
+    ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: [spec.podCidr] } },
+    operator: { replicas: 1 },
+    gatewayAPI: { enabled: spec.gatewayApi },
+  };
+}
