@@ -2,7 +2,11 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../components/config/schema";
 import { contractSecretProblems, PlannedStack, planStacks, renderOutputsJson, renderResourcesJson, renderTree } from "./offline/planStacks";
+import { chartsOf, manifestOf, renderManifest, validateManifest } from "./offline/manifests";
 import { renderViolations } from "./offline/policyRunner";
+import { SECRET_PLACEHOLDER } from "./offline/stackConfig";
+import { stringify } from "yaml";
+import { OfflineRun } from "./offline/engine";
 
 const USAGE = "usage: npm run plan [-- --stack edge|home] [--out DIR]";
 
@@ -36,6 +40,9 @@ async function main() {
     mkdirSync(dir, { recursive: true });
     for (const [file, content] of Object.entries(run.artifacts)) writeFileSync(join(dir, file), content, { mode: 0o600 });
     writeFileSync(join(dir, "resources.json"), renderResourcesJson(run));
+    const invalid = await writeKubernetes(dir, run);
+    for (const problem of invalid) console.error(`SCHEMA (${stack}): ${problem}`);
+    problems += invalid.length;
     writeFileSync(join(dir, "outputs.json"), renderOutputsJson(run));
     console.log(`== ${stack} ==`);
     console.log(renderTree(run));
@@ -47,9 +54,27 @@ async function main() {
     mandatory += violations.filter((v) => v.level === "mandatory").length;
     console.log(`wrote ${dir}/: ${[...Object.keys(run.artifacts), "resources.json", "outputs.json"].join(", ")}\n`);
   }
-  if (problems) console.error(`${problems} secret value(s) reach resources or outputs unmarked; fix before deploying.`);
+  if (problems) console.error(`${problems} problem(s): secrets left plain or objects that fail their schema; fix before deploying.`);
   if (mandatory) console.error(`${mandatory} mandatory policy violation(s); see above.`);
   if (problems || mandatory) process.exit(1);
+}
+
+/** Writes every Kubernetes object as YAML and every chart with its values; returns the schema problems. */
+async function writeKubernetes(dir: string, run: OfflineRun): Promise<string[]> {
+  const problems: string[] = [];
+  for (const resource of run.resources) {
+    const manifest = manifestOf(resource, SECRET_PLACEHOLDER);
+    if (!manifest) continue;
+    const where = manifest.metadata?.namespace ?? "_cluster";
+    mkdirSync(join(dir, "manifests", where), { recursive: true });
+    writeFileSync(join(dir, "manifests", where, `${manifest.kind}-${manifest.metadata?.name ?? resource.name}.yaml`), renderManifest(manifest));
+    for (const problem of await validateManifest(manifest)) problems.push(`${manifest.kind} ${manifest.metadata?.name ?? resource.name}: ${problem}`);
+  }
+  for (const chart of chartsOf(run.resources)) {
+    mkdirSync(join(dir, "charts"), { recursive: true });
+    writeFileSync(join(dir, "charts", `${chart.name}.yaml`), stringify(chart, { lineWidth: 0 }));
+  }
+  return problems;
 }
 
 main().catch((err) => {
