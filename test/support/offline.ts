@@ -1,7 +1,9 @@
 import { buildStack } from "../../components/stacks";
 import { StackBuild } from "../../components/stackBuild";
 import { OfflineRun, RecordedResource, runOffline } from "../../tools/offline/engine";
-import { edgeStackConfig } from "./fixtures";
+import { asStackReference } from "../../tools/offline/planStacks";
+import { edgeStackConfig, validHomeRaw } from "./fixtures";
+import { PROJECT } from "../../components/config/schema";
 
 /** Runs the edge stack under the offline engine with the fixture config, some keys changed. */
 export function runEdge(overrides: Record<string, string | undefined> = {}): Promise<OfflineRun> {
@@ -24,4 +26,12 @@ export function resourceOf(run: OfflineRun, type: string, name: string): Recorde
   const found = resourcesOf(run, type, name);
   if (found.length !== 1) throw new Error(`expected one ${type} "${name}", found ${found.length}: ${run.resources.map((r) => `${r.type} ${r.name}`).join(", ")}`);
   return found[0];
+}
+
+/** Runs the home stack against an edge run's outputs (the fixture edge unless given), some home keys changed. */
+export async function runHome(overrides: Record<string, string | undefined> = {}, edge?: OfflineRun): Promise<OfflineRun> {
+  const edgeRun = edge ?? (await runEdge());
+  const raw: Record<string, string | undefined> = { ...validHomeRaw(), ...overrides };
+  const config = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined).map(([k, v]) => [`${PROJECT}:${k}`, v as string]));
+  return runOffline({ stack: "home", config, stackReferences: { [raw.edgeStack!]: asStackReference(edgeRun) }, program: () => buildStack("home") });
 }

@@ -65,6 +65,16 @@ describe("offline engine", () => {
     assert.equal(Buffer.from(String(a.outputs.key.value), "base64").length, 32);
   });
 
+  it("fails the run when an input's apply throws, as the CLI fails the update", async () => {
+    await assert.rejects(
+      runProgram(() => {
+        new random.RandomPassword("p", { length: 8, keepers: { x: pulumi.output("a").apply((): string => { throw new Error("boom in apply"); }) } });
+        return { outputs: {}, artifacts: {} };
+      }),
+      /boom in apply/,
+    );
+  });
+
   it("fails clearly on an invoke it cannot answer", async () => {
     await assert.rejects(
       runProgram(() => ({ outputs: { x: pulumi.output(pulumi.runtime.invoke("made:up/fn:fn", {})) }, artifacts: {} })),

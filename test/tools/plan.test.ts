@@ -15,6 +15,13 @@ function scratchProject(edit?: (pulumiYaml: string) => string): string {
   return dir;
 }
 
+/** Every file below a directory, as sorted relative paths. */
+function filesUnder(root: string, prefix = ""): string[] {
+  return readdirSync(join(root, prefix), { withFileTypes: true })
+    .flatMap((entry) => (entry.isDirectory() ? filesUnder(root, join(prefix, entry.name)) : [join(prefix, entry.name)]))
+    .sort();
+}
+
 function plan(cwd: string, ...args: string[]) {
   return spawnSync(process.execPath, ["-r", join(ROOT, "node_modules/ts-node/register/transpile-only"), join(ROOT, "tools/plan.ts"), ...args], { cwd, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") } });
 }
@@ -70,11 +77,19 @@ describe("npm run plan", function () {
     const again = mkdtempSync(join(tmpdir(), "plan-again-"));
     const second = plan(dir, "--out", again);
     assert.equal(second.status, 0, second.stderr);
-    for (const stack of ["edge", "home"]) {
-      for (const file of readdirSync(join(dir, "out", stack))) {
-        assert.equal(readFileSync(join(again, stack, file), "utf8"), readFileSync(join(dir, "out", stack, file), "utf8"), `${stack}/${file}`);
-      }
-    }
+    const files = filesUnder(join(dir, "out"));
+    assert.deepEqual(filesUnder(again), files);
+    assert.ok(files.length > 30);
+    for (const file of files) assert.equal(readFileSync(join(again, file), "utf8"), readFileSync(join(dir, "out", file), "utf8"), file);
+  });
+
+  it("writes every home Kubernetes object as YAML and each chart with its values", () => {
+    const manifests = filesUnder(join(dir, "out/home/manifests"));
+    assert.ok(manifests.includes("edge-tunnel/Deployment-tunnel-gateway.yaml"), manifests.join(", "));
+    assert.ok(manifests.includes("_cluster/CiliumLoadBalancerIPPool-lan.yaml"));
+    assert.deepEqual(filesUnder(join(dir, "out/home/charts")), ["cert-manager.yaml", "cilium.yaml", "reflector.yaml", "traefik.yaml"]);
+    assert.match(readFileSync(join(dir, "out/home/charts/cilium.yaml"), "utf8"), /kubeProxyReplacement: true/);
+    assert.match(readFileSync(join(dir, "out/home/manifests/edge-tunnel/Secret-gateway-wireguard.yaml"), "utf8"), /wg0\.conf: "\[secret\]"/);
   });
 
   it("writes a ruleset that the real nft accepts", function () {

@@ -195,6 +195,10 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
 
   const outputs: Record<string, ResolvedOutput> = {};
   const artifacts: Record<string, string> = {};
+  // An error inside an input's apply surfaces only as an unhandled rejection; the CLI fails the update on it, so must we.
+  const programErrors: unknown[] = [];
+  const onRejection = (reason: unknown) => programErrors.push(reason);
+  process.on("unhandledRejection", onRejection);
   try {
     let build: StackBuild | undefined;
     await pulumi.runtime.runInPulumiStack(async () => {
@@ -205,11 +209,15 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
     for (const [key, value] of Object.entries(build!.artifacts)) artifacts[key] = String((await resolve(value)).value);
     // Resources whose inputs were still resolving are registered after the program returns; wait for all of them.
     await settings.waitForRPCs();
+    await new Promise((resolve) => setImmediate(resolve));
   } catch (err) {
     // A failed invoke surfaces from the runtime as a bare "Error"; the recorded message says what was missing.
     throw unanswered.length ? new Error(unanswered.join("\n")) : err;
+  } finally {
+    process.off("unhandledRejection", onRejection);
   }
   if (unanswered.length) throw new Error(unanswered.join("\n"));
+  if (programErrors.length) throw programErrors[0];
 
   const leaks: string[] = [];
   for (const r of resources) {
