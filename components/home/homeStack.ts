@@ -68,13 +68,14 @@ export function buildHomeStack(): StackBuild {
     if (!peer) throw new pulumi.RunError(`edge stack "${config.edgeStack}" has no "gateway" WireGuard peer`);
     return peer.address;
   };
+  const gatewayConfig = edge.homePeerConfigs.apply((configs) => {
+    if (!configs.gateway) throw new pulumi.RunError(`edge stack "${config.edgeStack}" output "homePeerConfigs" has no "gateway" config`);
+    return configs.gateway;
+  });
   const gateway = new TunnelGateway(
     "tunnel-gateway",
     {
-      wireguardConfig: edge.homePeerConfigs.apply((configs) => {
-        if (!configs.gateway) throw new pulumi.RunError(`edge stack "${config.edgeStack}" output "homePeerConfigs" has no "gateway" config`);
-        return configs.gateway;
-      }),
+      wireguardConfig: gatewayConfig,
       tunnelAddress: edge.wireguard.apply(gatewayPeer),
       endpoint: { address: edge.publicIpv4, port: config.network.wireguardPort },
       routes: gatewayRoutes(config, { host: traefik.tunnelServiceHost, namespace: traefik.namespace }),
@@ -89,5 +90,5 @@ export function buildHomeStack(): StackBuild {
     caCertificatePem: certManager.caCertificatePem,
     tunnelGatewayAddress: edge.wireguard.apply((w) => gatewayPeer(w).ipv4),
   };
-  return { outputs, artifacts: { "haproxy.cfg": gateway.haproxyConfig } };
+  return { outputs, artifacts: { "haproxy.cfg": gateway.haproxyConfig, "gateway-wg0.conf": gatewayConfig } };
 }

@@ -65,6 +65,11 @@ describe("home stack", function () {
     assert.deepEqual(home.leaks, []);
   });
 
+  it("uses Let's Encrypt staging when acmeCa says so", async () => {
+    const staging = await runHome({ acmeCa: "letsencrypt-staging" }, edge);
+    assert.equal(spec(staging, CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-acme").acme.server, "https://acme-staging-v02.api.letsencrypt.org/directory");
+  });
+
   it("never lists a vpn or lan name on the public certificate", () => {
     const wildcard = spec(home, CR("cert-manager.io/v1:Certificate"), "cert-manager-wildcard");
     assert.deepEqual(wildcard.dnsNames, ["*.example.com", "example.com"]);
