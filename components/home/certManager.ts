@@ -111,41 +111,27 @@ export class CertManager extends pulumi.ComponentResource {
       after(chart, token),
     );
 
-    typedCustomResource<ICertificate>(
-      `${name}-wildcard`,
-      {
-        apiVersion: "cert-manager.io/v1",
-        kind: "Certificate",
-        metadata: { name: "wildcard", namespace: CERT_MANAGER_NAMESPACE },
-        spec: {
-          secretName: WILDCARD_SECRET,
-          dnsNames: publicCertificateNames(args.domain, args.services),
-          issuerRef: issuerRef(ISSUERS.acme),
-          privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
-          secretTemplate: { annotations: reflectionAnnotations(wildcardTargets(args.traefikNamespace, args.services)) },
-        },
-      },
-      after(acmeIssuer),
-    );
-    const internalNames = internalCertificateNames(args.domain, args.services);
-    if (internalNames.length) {
+    // A serving certificate, its Secret copied by Reflector into exactly the namespaces listed.
+    const servingCertificate = (certName: string, secretName: string, dnsNames: string[], issuer: string, reflectTo: string[], after: pulumi.Resource) =>
       typedCustomResource<ICertificate>(
-        `${name}-internal`,
+        `${name}-${certName}`,
         {
           apiVersion: "cert-manager.io/v1",
           kind: "Certificate",
-          metadata: { name: "internal", namespace: CERT_MANAGER_NAMESPACE },
+          metadata: { name: certName, namespace: CERT_MANAGER_NAMESPACE },
           spec: {
-            secretName: "internal-tls",
-            dnsNames: internalNames,
-            issuerRef: issuerRef(ISSUERS.internalCa),
-            privateKey: { algorithm: "ECDSA", size: 256 },
-            secretTemplate: { annotations: reflectionAnnotations([args.traefikNamespace]) },
+            secretName,
+            dnsNames,
+            issuerRef: issuerRef(issuer),
+            privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+            secretTemplate: { annotations: reflectionAnnotations(reflectTo) },
           },
         },
-        after(caIssuer),
+        { parent: this, dependsOn: [after] },
       );
-    }
+    servingCertificate("wildcard", WILDCARD_SECRET, publicCertificateNames(args.domain, args.services), ISSUERS.acme, wildcardTargets(args.traefikNamespace, args.services), acmeIssuer);
+    const internalNames = internalCertificateNames(args.domain, args.services);
+    if (internalNames.length) servingCertificate("internal", "internal-tls", internalNames, ISSUERS.internalCa, [args.traefikNamespace], caIssuer);
 
     // The CA's Secret holds its key; only the certificate is copied out, into a ConfigMap that Reflector spreads.
     const caSecret = k8s.core.v1.Secret.get(`${name}-ca-secret`, `${CERT_MANAGER_NAMESPACE}/${CA_SECRET}`, after(caCertificate));
