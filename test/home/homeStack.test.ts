@@ -80,6 +80,7 @@ describe("home stack", function () {
     const services = JSON.stringify([
       { name: "jellyfin", hostname: "jellyfin.example.com", exposure: "public", port: 8096, terminatesTls: true },
       { name: "grafana", hostname: "grafana.example.com", exposure: "vpn", port: 3000, trustsInternalCa: true },
+      { name: "nas", hostname: "files.nas.example.com", exposure: "lan", port: 5000 },
     ]);
     const run = await runHome({ services }, edge);
     const wildcard = spec(run, CR("cert-manager.io/v1:Certificate"), "cert-manager-wildcard");
@@ -88,6 +89,10 @@ describe("home stack", function () {
     assert.equal((ca.inputs.metadata as any).annotations["reflector.v1.k8s.emberstack.com/reflection-auto-namespaces"], "grafana");
     assert.deepEqual(Object.keys(ca.inputs.data as object), ["ca.crt"], "the CA's key never leaves its Secret");
     assert.equal((ca.inputs.metadata as any).namespace, CERT_MANAGER_NAMESPACE);
+    const internal = spec(run, CR("cert-manager.io/v1:Certificate"), "cert-manager-internal");
+    assert.deepEqual(internal.dnsNames, ["files.nas.example.com"], "a deeper private name gets the internal CA");
+    assert.equal(internal.issuerRef.name, ISSUERS.internalCa);
+    assert.ok(!spec(run, CR("cert-manager.io/v1:Certificate"), "cert-manager-wildcard").dnsNames.includes("files.nas.example.com"));
   });
 
   describe("tunnel gateway", () => {
