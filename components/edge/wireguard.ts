@@ -14,6 +14,11 @@ export function wireguardPublicKey(privateKeyBase64: string): string {
 
 /** Routing table that carries a home peer's replies back into the tunnel. */
 export const TUNNEL_ROUTING_TABLE = 51820;
+/**
+ * Priority of the rule that selects it. It must come before the main table's rule (32766): a pod's main table has a
+ * default route of its own, and replies that reach it leave from the wrong address.
+ */
+export const TUNNEL_RULE_PRIORITY = 1000;
 
 /** A home peer's own addresses, whose replies must leave through the tunnel. */
 export interface PolicyRoutingSpec {
@@ -22,6 +27,8 @@ export interface PolicyRoutingSpec {
   ipv4: string;
   ipv6?: string;
   table: number;
+  /** Rule priority; below 32766 so it wins over the main table. */
+  priority: number;
 }
 
 /**
@@ -30,14 +37,17 @@ export interface PolicyRoutingSpec {
  * from the wrong address.
  */
 export function renderPolicyRouting(spec: PolicyRoutingSpec): { up: string[]; down: string[] } {
+  const rule = (address: string) => `from ${address} lookup ${spec.table} priority ${spec.priority}`;
   const families: { ip: string; address: string }[] = [{ ip: "ip -4", address: spec.ipv4 }];
   if (spec.ipv6) families.push({ ip: "ip -6", address: spec.ipv6 });
   return {
+    // Idempotent: a restarted init container finds the pod's namespace, and its rules, as the last attempt left them.
     up: families.flatMap(({ ip, address }) => [
       `${ip} route replace default dev ${spec.device} table ${spec.table}`,
-      `${ip} rule add from ${address} lookup ${spec.table} priority ${spec.table}`,
+      `${ip} rule del ${rule(address)} 2>/dev/null || true`,
+      `${ip} rule add ${rule(address)}`,
     ]),
-    down: families.flatMap(({ ip, address }) => [`${ip} rule del from ${address} lookup ${spec.table} priority ${spec.table}`]),
+    down: families.flatMap(({ ip, address }) => [`${ip} rule del ${rule(address)}`]),
   };
 }
 

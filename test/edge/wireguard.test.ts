@@ -32,12 +32,14 @@ describe("wireguard renderers", () => {
   });
 
   it("routes a home peer's replies back into the tunnel, for both families", () => {
-    const routing = renderPolicyRouting({ device: "%i", ipv4: "10.10.10.2", ipv6: "fd7a:10:10::2", table: 51820 });
+    const routing = renderPolicyRouting({ device: "%i", ipv4: "10.10.10.2", ipv6: "fd7a:10:10::2", table: 51820, priority: 1000 });
     assert.deepEqual(routing.up, [
       "ip -4 route replace default dev %i table 51820",
-      "ip -4 rule add from 10.10.10.2 lookup 51820 priority 51820",
+      "ip -4 rule del from 10.10.10.2 lookup 51820 priority 1000 2>/dev/null || true",
+      "ip -4 rule add from 10.10.10.2 lookup 51820 priority 1000",
       "ip -6 route replace default dev %i table 51820",
-      "ip -6 rule add from fd7a:10:10::2 lookup 51820 priority 51820",
+      "ip -6 rule del from fd7a:10:10::2 lookup 51820 priority 1000 2>/dev/null || true",
+      "ip -6 rule add from fd7a:10:10::2 lookup 51820 priority 1000",
     ]);
     assert.equal(routing.down.length, 2);
   });
@@ -85,16 +87,26 @@ describe("wireguard renderers", () => {
       }
     });
 
-    it("the gateway's policy routing sends replies from its tunnel address into the tunnel", async function () {
+    it("the gateway's policy routing sends replies from its tunnel address into the tunnel, despite the pod's own default route", async function () {
       requireRealTools(this, ["wg", "wireguard-go", "ip"], true);
       const plan = await repoEdgePlan();
       const gateway = plan.artifacts["wg-gateway.conf"];
       const ns = new Netns();
       try {
+        // A pod's main table routes everything out of its own interface; the tunnel's rule must win over it.
+        ns.exec("ip", ["link", "add", "pod0", "type", "veth", "peer", "name", "pod1"]);
+        ns.exec("ip", ["address", "add", "10.42.0.10/16", "dev", "pod0"]);
+        ns.exec("ip", ["address", "add", "fd42::10/64", "dev", "pod0", "nodad"]);
+        ns.exec("ip", ["link", "set", "pod0", "up"]);
+        ns.exec("ip", ["-4", "route", "add", "default", "via", "10.42.0.1", "dev", "pod0"]);
+        ns.exec("ip", ["-6", "route", "add", "default", "via", "fd42::1", "dev", "pod0"]);
         ns.exec("wireguard-go", ["wg0"]);
         for (const address of configValue(gateway, "Address")[0].split(", ")) ns.exec("ip", ["address", "add", address, "dev", "wg0"]);
         ns.exec("ip", ["link", "set", "wg0", "up"]);
-        for (const command of configValue(gateway, "PostUp")) ns.exec("sh", ["-c", command.replace(/%i/g, "wg0")]);
+        const postUp = () => configValue(gateway, "PostUp").forEach((command) => ns.exec("sh", ["-c", command.replace(/%i/g, "wg0")]));
+        postUp();
+        postUp(); // a restarted init container runs it again in the same namespace
+        assert.equal(ns.exec("ip", ["-4", "rule"]).match(/lookup 51820/g)?.length, 1, "one rule, however often it ran");
         assert.match(ns.exec("ip", ["-4", "route", "get", "198.51.100.20", "from", "10.10.10.2"]), /dev wg0 table 51820/);
         assert.match(ns.exec("ip", ["-6", "route", "get", "2001:db8::20", "from", "fd7a:10:10::2"]), /dev wg0 table 51820/);
         for (const command of configValue(gateway, "PreDown")) ns.exec("sh", ["-c", command.replace(/%i/g, "wg0")]);

@@ -67,7 +67,7 @@ describe("WireguardTunnel component", () => {
     assert.deepEqual(line(gateway, "Endpoint"), ["203.0.113.5:51820"]);
     assert.deepEqual(line(gateway, "PersistentKeepalive"), [String(HOME_KEEPALIVE_SECONDS)]);
     assert.deepEqual(line(gateway, "MTU"), ["1380"]);
-    assert.ok(line(gateway, "PostUp").includes("ip -4 rule add from 10.10.10.2 lookup 51820 priority 51820"));
+    assert.ok(line(gateway, "PostUp").includes("ip -4 rule add from 10.10.10.2 lookup 51820 priority 1000"));
     assert.equal(line(gateway, "PublicKey")[0], run.outputs.vpsPublicKey.value);
     assert.equal(wireguardPublicKey(line(gateway, "PrivateKey")[0]), run.outputs.gatewayPublicKey.value);
   });

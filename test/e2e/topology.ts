@@ -1,0 +1,182 @@
+import { ChildProcess, spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FORWARDING_SYSCTL } from "../../components/edge/cloudInit";
+import { OfflineRun } from "../../tools/offline/engine";
+import { Netns, run } from "../support/realTools";
+
+/** The hosts of the edge path, each a network namespace. */
+export type Host = "sw" | "internet" | "admin" | "vps" | "home" | "derp" | "backend";
+
+/** Addresses the test gives hosts; the VPS's come from the plan, the rest avoid the plan's fake range (.10-.249). */
+export interface Addresses {
+  vps: { ipv4: string; ipv6: string };
+  client: { ipv4: string; ipv6: string };
+  admin: { ipv4: string; ipv6: string };
+  homeUnderlay: string;
+  derpUnderlay: string;
+  /** The pod network between the gateway and the backend that stands in for Traefik. */
+  gatewayPod: string;
+  backend: string;
+}
+
+/** The gateway's interface in the test; in the pod it is wg0. */
+export const GATEWAY_INTERFACE = "wg-gateway";
+
+export const BACKEND_DOMAIN_NAMES = ["traefik-tunnel.traefik.svc.cluster.local"];
+
+/** nginx standing in for Traefik's tunnel entrypoints: PROXY v2 in, TLS on 8444, plain on 8081, echoing the client. */
+function nginxConfig(dir: string, address: string): string {
+  return `worker_processes 1;
+daemon off;
+user root;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log;
+events {}
+http {
+  access_log ${dir}/nginx-access.log;
+  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
+  server {
+    listen ${address}:8444 ssl proxy_protocol;
+    ssl_certificate ${dir}/tls.crt;
+    ssl_certificate_key ${dir}/tls.key;
+    location /whoami { return 200 "$proxy_protocol_addr\\n"; }
+    location /files/ { alias ${dir}/files/; }
+  }
+  server {
+    listen ${address}:8081 proxy_protocol;
+    location / { return 200 "$proxy_protocol_addr\\n"; }
+  }
+}
+`;
+}
+
+/** Answers every datagram with the address it came from, from the derp peer's tunnel addresses, as STUN would. */
+const UDP_RESPONDER = `
+const dgram = require("dgram");
+for (const [type, address] of JSON.parse(process.argv[1])) {
+  const socket = dgram.createSocket(type);
+  socket.on("message", (_m, r) => socket.send("seen " + r.address, r.port, r.address));
+  socket.bind(3478, address);
+}`;
+
+export class EdgeTopology {
+  readonly dir = mkdtempSync(join(tmpdir(), "edge-e2e-"));
+  readonly hosts = {} as Record<Host, Netns>;
+  readonly processes: ChildProcess[] = [];
+  readonly addresses: Addresses;
+
+  constructor(
+    readonly edge: OfflineRun,
+    readonly home: OfflineRun,
+  ) {
+    chmodSync(this.dir, 0o755);
+    const publicIpv4 = String(edge.outputs.publicIpv4.value);
+    const publicIpv6 = String(edge.outputs.publicIpv6.value);
+    const v6net = publicIpv6.replace(/::1$/, "::");
+    this.addresses = {
+      vps: { ipv4: publicIpv4, ipv6: publicIpv6 },
+      client: { ipv4: "203.0.113.250", ipv6: `${v6net}fa` },
+      admin: { ipv4: "198.51.100.7", ipv6: "2001:db8:5::7" },
+      homeUnderlay: "203.0.113.251",
+      derpUnderlay: "203.0.113.252",
+      gatewayPod: "10.42.0.10",
+      backend: "10.42.0.20",
+    };
+  }
+
+  /** Runs a command in a host, returning stdout. */
+  exec(host: Host, cmd: string, args: string[], input?: string): string {
+    return this.hosts[host].exec(cmd, args, input);
+  }
+
+  /** Starts a long-running process in a host; teardown kills it with its namespace. */
+  start(host: Host, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+    const child = spawn("ip", ["netns", "exec", this.hosts[host].name, cmd, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
+    child.stderr?.on("data", () => undefined);
+    this.processes.push(child);
+    return child;
+  }
+
+  /** Writes a file into the test's scratch directory. */
+  file(name: string, content: string, mode = 0o600): string {
+    const path = join(this.dir, name);
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, content, { mode });
+    return path;
+  }
+
+  private wire(host: Host, port: string, addresses: string[], onLink: string[] = []) {
+    run("ip", ["-n", this.hosts.sw.name, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", this.hosts[host].name]);
+    run("ip", ["-n", this.hosts.sw.name, "link", "set", port, "master", "br0", "up"]);
+    for (const address of addresses) this.exec(host, "ip", ["address", "add", address, "dev", "eth0", "nodad"]);
+    this.exec(host, "ip", ["link", "set", "eth0", "up"]);
+    for (const prefix of onLink) this.exec(host, "ip", [prefix.includes(":") ? "-6" : "-4", "route", "add", prefix, "dev", "eth0"]);
+  }
+
+  /**
+   * Brings a WireGuard peer up from its rendered config with wg-quick, as the pod's init container does. Each host
+   * needs its own interface name: wireguard-go's control socket lives in /var/run, which namespaces share.
+   */
+  wireguardUp(host: Host, name: string, config: string) {
+    const path = this.file(`${host}/${name}.conf`, config);
+    this.exec(host, "wg-quick", ["up", path]);
+  }
+
+  build(): this {
+    for (const host of ["sw", "internet", "admin", "vps", "home", "derp", "backend"] as Host[]) {
+      this.hosts[host] = new Netns();
+      this.exec(host, "sysctl", ["-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]);
+    }
+    const a = this.addresses;
+    this.exec("sw", "ip", ["link", "add", "br0", "type", "bridge"]);
+    this.exec("sw", "ip", ["link", "set", "br0", "up"]);
+    this.wire("vps", "p-vps", [`${a.vps.ipv4}/24`, `${a.vps.ipv6}/64`], ["198.51.100.0/24", "2001:db8:5::/48"]);
+    this.wire("internet", "p-inet", [`${a.client.ipv4}/24`, `${a.client.ipv6}/64`]);
+    this.wire("admin", "p-admin", [`${a.admin.ipv4}/24`, `${a.admin.ipv6}/64`], [`${a.vps.ipv4}/32`, `${a.vps.ipv6}/128`]);
+    this.wire("home", "p-home", [`${a.homeUnderlay}/24`]);
+    this.wire("derp", "p-derp", [`${a.derpUnderlay}/24`]);
+
+    // The VPS: forwarding as cloud-init enables it, the rendered ruleset and wg0.conf.
+    this.exec("vps", "sysctl", ["-q", "-p", this.file("vps/forwarding.conf", FORWARDING_SYSCTL)]);
+    this.exec("vps", "nft", ["-f", this.file("vps/nftables.conf", this.edge.artifacts["nftables.conf"])]);
+    this.wireguardUp("vps", "wg0", this.edge.artifacts["wg0.conf"]);
+    const sshd = this.file("vps/sshd_config", `${this.edge.artifacts["sshd-10-homelab.conf"]}PidFile ${this.dir}/sshd.pid\n`);
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(this.dir, "vps/host_key")]);
+    mkdirSync("/run/sshd", { recursive: true });
+    this.start("vps", "/usr/sbin/sshd", ["-D", "-e", "-f", sshd, "-h", join(this.dir, "vps/host_key")]);
+
+    // The backend, on the pod network behind the gateway.
+    run("ip", ["-n", this.hosts.home.name, "link", "add", "pod0", "type", "veth", "peer", "name", "eth0", "netns", this.hosts.backend.name]);
+    this.exec("home", "ip", ["address", "add", `${a.gatewayPod}/16`, "dev", "pod0"]);
+    this.exec("home", "ip", ["link", "set", "pod0", "up"]);
+    this.exec("backend", "ip", ["address", "add", `${a.backend}/16`, "dev", "eth0"]);
+    this.exec("backend", "ip", ["link", "set", "eth0", "up"]);
+    mkdirSync(join(this.dir, "backend/files"), { recursive: true });
+    mkdirSync(join(this.dir, "backend/tmp"), { recursive: true });
+    run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=*.example.com", "-days", "1", "-keyout", join(this.dir, "backend/tls.key"), "-out", join(this.dir, "backend/tls.crt")]);
+    this.start("backend", "nginx", ["-c", this.file("backend/nginx.conf", nginxConfig(join(this.dir, "backend"), a.backend), 0o644)]);
+
+    // The gateway: wg-quick on the rendered peer config, cluster DNS for HAProxy's run-time resolution, HAProxy.
+    this.wireguardUp("home", GATEWAY_INTERFACE, this.home.artifacts["gateway-wg0.conf"]);
+    const hosts = this.file("home/cluster-hosts", BACKEND_DOMAIN_NAMES.map((name) => `${a.backend} ${name}`).join("\n") + "\n", 0o644);
+    this.start("home", "dnsmasq", ["--keep-in-foreground", "--no-resolv", "--no-hosts", `--addn-hosts=${hosts}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root", "--pid-file="]);
+    mkdirSync(`/etc/netns/${this.hosts.home.name}`, { recursive: true });
+    writeFileSync(`/etc/netns/${this.hosts.home.name}/resolv.conf`, "nameserver 127.0.0.1\n");
+    this.start("home", "haproxy", ["-W", "-db", "-f", this.file("home/haproxy.cfg", this.home.artifacts["haproxy.cfg"])]);
+
+    // The derp peer answers STUN-like datagrams from its tunnel addresses.
+    this.wireguardUp("derp", "wg-derp", this.edge.artifacts["wg-derp.conf"]);
+    const derp = (this.edge.outputs.wireguard.value as { peers: Record<string, { address: { ipv4: string; ipv6?: string } }> }).peers.derp.address;
+    this.start("derp", process.execPath, ["-e", UDP_RESPONDER, JSON.stringify([["udp4", derp.ipv4], ["udp6", derp.ipv6]])]);
+    return this;
+  }
+
+  teardown(): void {
+    for (const child of this.processes) child.kill("SIGKILL");
+    for (const host of Object.values(this.hosts)) host.delete();
+    if (this.hosts.home) rmSync(`/etc/netns/${this.hosts.home.name}`, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
