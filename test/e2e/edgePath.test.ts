@@ -1,7 +1,11 @@
 import { strict as assert } from "node:assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { renderApplyScript, STAGED_FILES } from "../../components/edge/applyScript";
+import { buildStack } from "../../components/stacks";
+import { OfflineRun, runOffline } from "../../tools/offline/engine";
 import { planStacks } from "../../tools/offline/planStacks";
+import { loadStackConfig } from "../../tools/offline/stackConfig";
 import { requireRealTools, run } from "../support/realTools";
 import { curl, secondsUntil, sha256, tcpBurst, udpExchange, urlHost } from "./support";
 import { EdgeTopology, GATEWAY_INTERFACE } from "./topology";
@@ -108,6 +112,65 @@ describe("the rendered edge carries real traffic (network namespaces)", function
       const seconds = await secondsUntil(() => curl(topology, "internet", `https://${topology.addresses.vps.ipv4}/whoami`, ["--max-time", "2"]).ok, 30);
       assert.ok(seconds !== undefined, "traffic did not resume within 30 s");
       console.log(`      measured: traffic resumed ${((Date.now() - started) / 1000).toFixed(1)} s after wg-quick up`);
+    });
+  });
+
+  describe("6. ruleset apply with rollback, while traffic flows", () => {
+    const CONFIRM_SECONDS = 4;
+    let withoutDerp: OfflineRun;
+    let paths: { ruleset: string; wireguard: string; sshdDropIn: string; state: string };
+    const stun = () => udpExchange(topology, "internet", topology.addresses.vps.ipv4, 3478, 700) !== undefined;
+    const web = () => curl(topology, "internet", `https://${topology.addresses.vps.ipv4}/whoami`, ["--max-time", "3"]).ok;
+
+    /** Stages a ruleset as the push command would, with the rendered script pointed at scratch paths, and runs apply. */
+    function apply(name: string, ruleset: string) {
+      const script = renderApplyScript({
+        paths,
+        wireguardInterface: "wg0",
+        confirmSeconds: CONFIRM_SECONDS,
+        probe: { peerPublicKey: (topology.edge.outputs.wireguard.value as { peers: { gateway: { publicKey: string } } }).peers.gateway.publicKey, address: "10.10.10.2", port: 443, maxHandshakeAgeSeconds: 180 },
+      });
+      const staged = join(topology.dir, `vps/staged-${name}`);
+      topology.file(`vps/staged-${name}/${STAGED_FILES.ruleset}`, ruleset);
+      topology.file(`vps/staged-${name}/${STAGED_FILES.wireguard}`, topology.edge.artifacts["wg0.conf"]);
+      topology.file(`vps/staged-${name}/${STAGED_FILES.sshdDropIn}`, topology.edge.artifacts["sshd-10-homelab.conf"]);
+      topology.file(`vps/staged-${name}/${STAGED_FILES.script}`, script, 0o700);
+      return topology.hosts.vps.tryExec("sh", [join(staged, STAGED_FILES.script), "apply", staged, name]);
+    }
+    const confirm = (name: string) => topology.hosts.vps.tryExec("sh", [join(paths.state, STAGED_FILES.script), "confirm", name]);
+
+    before(async () => {
+      const config = loadStackConfig("edge");
+      withoutDerp = await runOffline({ stack: "edge", config: { ...config.config, "homelab:derp": "false" }, secretKeys: config.secretKeys, program: () => buildStack("edge") });
+      paths = { ruleset: topology.file("vps/etc/nftables.conf", topology.edge.artifacts["nftables.conf"]), wireguard: topology.file("vps/etc/wg0.conf", topology.edge.artifacts["wg0.conf"]), sshdDropIn: topology.file("vps/etc/sshd.conf", ""), state: join(topology.dir, "vps/state") };
+      assert.ok(stun() && web(), "STUN and the web path work before any change");
+    });
+
+    it("a broken ruleset is rejected and the running one keeps serving", () => {
+      const result = apply("broken", topology.edge.artifacts["nftables.conf"].replace("policy drop;", "policy dorp;"));
+      assert.equal(result.status, 3, result.stderr);
+      assert.ok(web() && stun());
+    });
+
+    it("a good ruleset that is not confirmed rolls back by itself", async () => {
+      assert.equal(apply("unconfirmed", withoutDerp.artifacts["nftables.conf"]).status, 0);
+      assert.ok(!stun(), "the new ruleset (no DERP) is live");
+      assert.ok(web(), "the web path survives the change");
+      const seconds = await secondsUntil(stun, CONFIRM_SECONDS + 10);
+      assert.ok(seconds !== undefined, "no rollback");
+      console.log(`      measured: rolled back ${seconds.toFixed(1)} s after apply (timeout ${CONFIRM_SECONDS} s)`);
+    });
+
+    it("a confirmed one stays, after confirm has probed a forwarded port through the live tunnel", async () => {
+      assert.equal(apply("confirmed", withoutDerp.artifacts["nftables.conf"]).status, 0);
+      const confirmed = confirm("confirmed");
+      assert.equal(confirmed.status, 0, confirmed.stderr);
+      assert.doesNotMatch(confirmed.stderr, /skipping the forwarded-port probe/, "the gateway has a fresh handshake, so confirm probes");
+      await new Promise((r) => setTimeout(r, (CONFIRM_SECONDS + 2) * 1000));
+      assert.ok(!stun() && web(), "the confirmed ruleset is still live");
+      assert.equal(apply("restore", topology.edge.artifacts["nftables.conf"]).status, 0);
+      assert.equal(confirm("restore").status, 0);
+      assert.ok(stun());
     });
   });
 });

@@ -26,6 +26,9 @@ export const GATEWAY_INTERFACE = "wg-gateway";
 
 export const BACKEND_DOMAIN_NAMES = ["traefik-tunnel.traefik.svc.cluster.local"];
 
+/** A plain TLS listener on the backend, without PROXY, for measuring the path's ceiling. */
+export const DIRECT_PORT = 9443;
+
 /** nginx standing in for Traefik's tunnel entrypoints: PROXY v2 in, TLS on 8444, plain on 8081, echoing the client. */
 function nginxConfig(dir: string, address: string): string {
   return `worker_processes 1;
@@ -47,6 +50,12 @@ http {
   server {
     listen ${address}:8081 proxy_protocol;
     location / { return 200 "$proxy_protocol_addr\\n"; }
+  }
+  server {
+    listen ${address}:${DIRECT_PORT} ssl;
+    ssl_certificate ${dir}/tls.crt;
+    ssl_certificate_key ${dir}/tls.key;
+    location /whoami { return 200 "$remote_addr\\n"; }
   }
 }
 `;

@@ -52,9 +52,9 @@ export class Netns {
     return tryRun("ip", ["netns", "exec", this.name, cmd, ...args], input);
   }
 
-  /** Removes the namespace and kills anything still running in it. */
+  /** Removes the namespace and stops anything still running in it (TERM first, so wireguard-go removes its socket). */
   delete(): void {
-    spawnSync("sh", ["-c", `ip netns pids ${this.name} | xargs -r kill -9`], { stdio: "ignore" });
+    spawnSync("sh", ["-c", `ip netns pids ${this.name} | xargs -r kill; sleep 0.2; ip netns pids ${this.name} | xargs -r kill -9`], { stdio: "ignore" });
     spawnSync("ip", ["netns", "delete", this.name], { stdio: "ignore" });
   }
 }
