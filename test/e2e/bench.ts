@@ -36,8 +36,9 @@ const row = (name: string, l: Load) => `${name.padEnd(34)} ${l.rps.toFixed(0).pa
 async function paths() {
   const plan = await planStacks(["edge", "home"]);
   const [edge, home] = plan.stacks.map((s) => s.run);
-  const topology = new EdgeTopology(edge, home).build();
+  const topology = new EdgeTopology(edge, home);
   try {
+    topology.build();
     await new Promise((r) => setTimeout(r, 2000));
     const vps = topology.addresses.vps.ipv4;
     const direct = load(topology, "home", `https://${topology.addresses.backend}:${DIRECT_PORT}/whoami`);

@@ -22,7 +22,9 @@ describe("the rendered edge carries real traffic (network namespaces)", function
     const plan = await planStacks(["edge", "home"]);
     const [edge, home] = plan.stacks.map((s) => s.run);
     sshPort = Number(/^Port (\d+)$/m.exec(edge.artifacts["sshd-10-homelab.conf"])![1]);
-    topology = new EdgeTopology(edge, home).build();
+    // Assigned before building, so after() removes whatever a failed build left behind.
+    topology = new EdgeTopology(edge, home);
+    topology.build();
     const up = await secondsUntil(() => curl(topology, "internet", `https://${topology.addresses.vps.ipv4}/whoami`).ok, 20);
     assert.ok(up !== undefined, "the path never came up");
   });
@@ -35,6 +37,8 @@ describe("the rendered edge carries real traffic (network namespaces)", function
           const response = curl(topology, "internet", `${scheme}://${urlHost(topology.addresses.vps[family])}${path}`);
           assert.ok(response.ok, `request failed (curl ${response.status})`);
           assert.equal(response.body.trim(), topology.addresses.client[family]);
+          const log = readFileSync(join(topology.dir, "backend/nginx-access.log"), "utf8");
+          assert.ok(log.split("\n").some((line) => line.startsWith(`${topology.addresses.client[family]} `)), "the backend logs the client");
         });
       }
     }

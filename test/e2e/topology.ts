@@ -38,7 +38,9 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log;
 events {}
 http {
-  access_log ${dir}/nginx-access.log;
+  # The client as the PROXY header names it, not the gateway that connected.
+  log_format client '$proxy_protocol_addr $request $status';
+  access_log ${dir}/nginx-access.log client;
   client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
   server {
     listen ${address}:8444 ssl proxy_protocol;
