@@ -1,5 +1,7 @@
 import { dnsPolicies } from "./dns";
 import { edgePolicies } from "./edge";
+import { kubernetesWorkloadPolicies } from "./kubernetes";
+import { trafficPolicies } from "./traffic";
 
 /** Every policy of the pack, in the order it reports them. */
-export const allPolicies = [...edgePolicies, ...dnsPolicies];
+export const allPolicies = [...edgePolicies, ...dnsPolicies, ...kubernetesWorkloadPolicies, ...trafficPolicies];

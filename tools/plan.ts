@@ -49,9 +49,10 @@ async function main() {
     const leaks = [...run.leaks, ...contractSecretProblems(stack, run)];
     for (const leak of leaks) console.error(`SECRET LEAK (${stack}): ${leak}`);
     problems += leaks.length;
-    if (violations.length) console.log(`policy violations (${stack}):\n${renderViolations(violations)}`);
-    else console.log(`policy pack: no violations (${stack})`);
-    mandatory += violations.filter((v) => v.level === "mandatory").length;
+    const mandatoryHere = violations.filter((v) => v.level === "mandatory").length;
+    console.log(`policy pack (${stack}): ${mandatoryHere} mandatory violation(s), ${violations.length - mandatoryHere} other finding(s)`);
+    if (violations.length) console.log(renderViolations(violations));
+    mandatory += mandatoryHere;
     console.log(`wrote ${dir}/: ${[...Object.keys(run.artifacts), "resources.json", "outputs.json"].join(", ")}\n`);
   }
   if (problems) console.error(`${problems} problem(s): secrets left plain or objects that fail their schema; fix before deploying.`);

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { exemptionAnnotation } from "../../policy/workloads";
 import { HaproxyRoute, HEALTH_PATH, renderHaproxyConfig } from "./haproxy";
 import { podSecurityLabels, waiverAnnotations } from "./podSecurity";
 
@@ -67,7 +68,17 @@ export class TunnelGateway extends pulumi.ComponentResource {
     new k8s.apps.v1.Deployment(
       name,
       {
-        metadata: { name: "tunnel-gateway", namespace: TUNNEL_NAMESPACE, labels },
+        metadata: {
+          name: "tunnel-gateway",
+          namespace: TUNNEL_NAMESPACE,
+          labels,
+          // The policy pack's waivers, each with its reason; they match the namespace's Pod Security waivers.
+          annotations: {
+            [exemptionAnnotation("k8s-capabilities")]: "tunnel-setup adds NET_ADMIN to create wg0 and its policy routes; no other container adds any",
+            [exemptionAnnotation("k8s-run-as-non-root")]: "tunnel-setup runs as root, as ip and wg need; HAProxy runs as uid 99",
+            [exemptionAnnotation("k8s-run-as-user")]: "tunnel-setup runs as uid 0 for the same reason",
+          },
+        },
         spec: {
           replicas: 1,
           // Two pods with one WireGuard key would steal the endpoint from each other; never run both.

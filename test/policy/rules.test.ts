@@ -42,7 +42,7 @@ describe("policy rules, each against its pass and fail fixtures", () => {
       it("fails its fail fixture with exactly the expected violations", async () => {
         const violations = await runPolicies([policy], load().fail);
         assert.deepEqual(violations.map((v) => v.message), load().violations);
-        assert.ok(violations.every((v) => v.policy === policy.name && v.level === "mandatory"));
+        assert.ok(violations.every((v) => v.policy === policy.name && v.level === policy.enforcementLevel));
       });
     });
   }

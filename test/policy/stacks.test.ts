@@ -8,9 +8,12 @@ import { validEdgeRaw } from "../support/fixtures";
 import { runEdge } from "../support/offline";
 
 describe("the policy pack over the example stacks", () => {
-  it("the repository's edge and home plans pass every mandatory rule", async () => {
+  it("the repository's edge and home plans pass every mandatory rule, and the gateway's waivers are reported", async () => {
     const plan = await planStacks(["edge", "home"]);
-    for (const stack of plan.stacks) assert.deepEqual(stack.violations, [], stack.stack);
+    for (const stack of plan.stacks) assert.deepEqual(stack.violations.filter((v) => v.level === "mandatory"), [], stack.stack);
+    const advisory = plan.stacks.flatMap((s) => s.violations.filter((v) => v.level === "advisory").map((v) => v.message));
+    assert.deepEqual(advisory.map((m) => /exempt from (\S+):/.exec(m)![1]), ["k8s-capabilities", "k8s-run-as-non-root", "k8s-run-as-user"]);
+    assert.ok(advisory.every((m) => m.startsWith("Deployment edge-tunnel/tunnel-gateway")));
   });
 
   it("a catalog with raw TCP ports passes too, with the pack config it implies", async () => {

@@ -1,0 +1,135 @@
+import { BlockList, isIPv4 } from "node:net";
+import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { CONTROLLER_EXEMPTIONS, NamespaceExemptions, workloadOf } from "./workloads";
+
+const SERVICE = "kubernetes:core/v1:Service";
+const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+const CILIUM_POLICY = "kubernetes:cilium.io/v2:CiliumNetworkPolicy";
+const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
+const INGRESS_ROUTE = "kubernetes:traefik.io/v1alpha1:IngressRoute";
+const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
+/** The annotation Cilium's LB IPAM takes a fixed address from. */
+export const LB_ADDRESS_ANNOTATION = "lbipam.cilium.io/ips";
+
+const serviceSpec = (props: Record<string, any>) => (props.spec ?? {}) as { type?: string; externalIPs?: string[] };
+
+export const noNodePort: ResourceValidationPolicy = {
+  name: "k8s-no-nodeport",
+  description: "No Service of type NodePort: it opens a port on every node, past every entrypoint.",
+  enforcementLevel: "mandatory",
+  remediationSteps: "Use ClusterIP behind Traefik, or the one LoadBalancer address from the pool.",
+  validateResource: (args, report) => {
+    if (args.type !== SERVICE) return args.notApplicable("not a Service");
+    if (serviceSpec(args.props).type === "NodePort") report("is of type NodePort");
+  },
+};
+
+export const noExternalIps: ResourceValidationPolicy = {
+  name: "k8s-no-external-ips",
+  description: "No Service claims externalIPs, which lets it capture traffic for any address.",
+  enforcementLevel: "mandatory",
+  remediationSteps: "Remove spec.externalIPs; take an address from the LoadBalancer pool instead.",
+  validateResource: (args, report) => {
+    if (args.type !== SERVICE) return args.notApplicable("not a Service");
+    const ips = serviceSpec(args.props).externalIPs ?? [];
+    if (ips.length) report(`claims externalIPs ${ips.join(", ")}`);
+  },
+};
+
+/** Where LoadBalancer Services may live, and the pool their address must come from. */
+export interface LoadBalancerConfig {
+  allowedNamespaces: string[];
+  /** The Cilium pool as a CIDR; empty skips the range check but not the need for a fixed address. */
+  pool: string;
+}
+
+export const loadBalancerPlacement: ResourceValidationPolicy = {
+  name: "k8s-loadbalancer-placement",
+  description: "LoadBalancer Services exist only in the allowed namespaces, each with a fixed address from the pool.",
+  enforcementLevel: "mandatory",
+  remediationSteps: `Route through Traefik instead; a LoadBalancer that must exist gets the ${LB_ADDRESS_ANNOTATION} annotation with a pool address.`,
+  configSchema: { properties: { allowedNamespaces: { type: "array", items: { type: "string" }, default: ["traefik"] }, pool: { type: "string", default: "" } } },
+  validateResource: (args, report) => {
+    if (args.type !== SERVICE || serviceSpec(args.props).type !== "LoadBalancer") return args.notApplicable("not a LoadBalancer Service");
+    const config = args.getConfig<LoadBalancerConfig>();
+    const namespace = args.props.metadata?.namespace ?? "default";
+    if (!config.allowedNamespaces.includes(namespace)) report(`is a LoadBalancer in namespace ${namespace}; allowed: ${config.allowedNamespaces.join(", ")}`);
+    const address = args.props.metadata?.annotations?.[LB_ADDRESS_ANNOTATION] as string | undefined;
+    if (!address) {
+      report(`has no fixed address (${LB_ADDRESS_ANNOTATION})`);
+      return;
+    }
+    if (config.pool) {
+      const [network, prefix] = config.pool.split("/");
+      const pool = new BlockList();
+      pool.addSubnet(network, Number(prefix), "ipv4");
+      for (const ip of address.split(",").map((a) => a.trim())) {
+        if (!isIPv4(ip) || !pool.check(ip, "ipv4")) report(`asks for ${ip}, outside the pool ${config.pool}`);
+      }
+    }
+  },
+};
+
+type PolicyResourceLike = { type: string; props: Record<string, any> };
+const isEmptySelector = (selector: Record<string, unknown> | undefined) => !selector || Object.values(selector).every((v) => !v || (typeof v === "object" && Object.keys(v).length === 0));
+
+/** Whether a policy object puts every pod of its namespace under default deny, both ways. */
+function deniesByDefault(resource: PolicyResourceLike): boolean {
+  const spec = resource.props.spec ?? {};
+  if (resource.type === NETWORK_POLICY) return isEmptySelector(spec.podSelector) && ["Ingress", "Egress"].every((t) => (spec.policyTypes ?? []).includes(t));
+  if (resource.type === CILIUM_POLICY) return isEmptySelector(spec.endpointSelector) && (spec.ingress || spec.ingressDeny) !== undefined && (spec.egress || spec.egressDeny) !== undefined;
+  return false;
+}
+
+export const namespaceDefaultDeny: StackValidationPolicy = {
+  name: "k8s-default-deny",
+  description: "Every namespace that runs workloads has a policy selecting all its pods for both ingress and egress, so whatever is not allowed is denied.",
+  enforcementLevel: "mandatory",
+  remediationSteps: "Add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress], then allow what the app needs.",
+  configSchema: { properties: { exemptNamespaces: { type: "object", default: CONTROLLER_EXEMPTIONS } } },
+  validateStack: (args, report) => {
+    const exempt = args.getConfig<NamespaceExemptions>().exemptNamespaces;
+    const covered = new Set(args.resources.filter(deniesByDefault).map((r) => r.props.metadata?.namespace ?? "default"));
+    const workloadNamespaces = new Set(args.resources.map((r) => workloadOf(r.type, r.props)).filter((w) => w !== undefined).map((w) => w!.namespace ?? "default"));
+    for (const namespace of [...workloadNamespaces].sort()) {
+      if (!covered.has(namespace) && !exempt[namespace]) report(`namespace ${namespace} runs workloads but has no default-deny policy`);
+    }
+  },
+};
+
+/** Host names a route answers for. */
+function routeHosts(resource: PolicyResourceLike): string[] {
+  if (resource.type === INGRESS) return (resource.props.spec?.rules ?? []).map((r: { host?: string }) => r.host).filter(Boolean);
+  if (resource.type === INGRESS_ROUTE) return (resource.props.spec?.routes ?? []).flatMap((r: { match?: string }) => [...(r.match ?? "").matchAll(/Host\(`([^`]+)`\)/g)].map((m) => m[1]));
+  return [];
+}
+
+export const routeTls: ResourceValidationPolicy = {
+  name: "k8s-route-tls",
+  description: "Every route terminates TLS: an IngressRoute or Ingress without a tls section serves plain HTTP.",
+  enforcementLevel: "mandatory",
+  remediationSteps: "Add spec.tls (the default TLS store's wildcard certificate is used when it names no secret).",
+  validateResource: (args, report) => {
+    if (args.type !== INGRESS && args.type !== INGRESS_ROUTE) return args.notApplicable("not a route");
+    const tls = args.props.spec?.tls;
+    if (!tls || (Array.isArray(tls) && tls.length === 0)) report(`serves ${routeHosts(args).join(", ") || "its routes"} without TLS`);
+  },
+};
+
+/** Whether a certificate name covers a host: exactly, or as a wildcard one label deep. */
+const covers = (name: string, host: string) => name === host || (name.startsWith("*.") && host.endsWith(name.slice(1)) && !host.slice(0, -name.length + 1).includes("."));
+
+export const routesHaveCertificates: StackValidationPolicy = {
+  name: "home-route-certificates",
+  description: "Every hostname a route serves is covered by a certificate this stack issues.",
+  enforcementLevel: "mandatory",
+  remediationSteps: "Keep routes inside the domain: one label deep for the wildcard, deeper names get their own SAN (public) or the internal CA (private).",
+  validateStack: (args, report) => {
+    const names = args.resources.filter((r) => r.type === CERTIFICATE).flatMap((r) => (r.props.spec?.dnsNames ?? []) as string[]);
+    for (const route of args.resources.filter((r) => r.type === INGRESS || r.type === INGRESS_ROUTE)) {
+      for (const host of routeHosts(route)) if (!names.some((n) => covers(n, host))) report(`${route.name} serves ${host}, which no certificate covers`, route.urn);
+    }
+  },
+};
+
+export const trafficPolicies = [noNodePort, loadBalancerPlacement, noExternalIps, namespaceDefaultDeny, routeTls, routesHaveCertificates];
