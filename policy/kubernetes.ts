@@ -85,6 +85,7 @@ export const apparmorSelinux = workloadRule({
   id: "k8s-apparmor-selinux",
   description: "No container runs AppArmor-unconfined or with a custom SELinux user, role or type (Pod Security baseline).",
   remediation: "Remove the AppArmor or SELinux override.",
+  exemptNamespaces: CILIUM_EXEMPTION,
   check: (w) => {
     const problems: string[] = [];
     const contexts = [{ where: "the pod", ctx: w.pod.securityContext }, ...w.containers.map((c) => ({ where: describe(c), ctx: c.securityContext }))];
@@ -181,6 +182,7 @@ export const probes = workloadRule({
   id: "k8s-probes",
   description: "Every main container of a long-running workload has readiness and liveness probes.",
   remediation: "Add readinessProbe and livenessProbe.",
+  exemptNamespaces: { "cert-manager": "the chart gives cert-manager's controller and cainjector no readiness probe; they serve no traffic, and the webhook, which does, has both" },
   check: (w) => (LONG_RUNNING.has(w.type) ? perContainer(w, (c) => {
     if (c.role !== "main") return undefined;
     const missing = (["readinessProbe", "livenessProbe"] as const).filter((p) => !c[p]);

@@ -40,6 +40,7 @@ export class CertManager extends pulumi.ComponentResource {
 
   constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab:home:CertManager", name, {}, opts);
+    const small = { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } };
     const namespace = new k8s.core.v1.Namespace(name, { metadata: { name: CERT_MANAGER_NAMESPACE, labels: podSecurityLabels("restricted") } }, { parent: this });
     const chart = new k8s.helm.v4.Chart(
       name,
@@ -51,6 +52,10 @@ export class CertManager extends pulumi.ComponentResource {
         namespace: CERT_MANAGER_NAMESPACE,
         values: {
           crds: { enabled: true, keep: true },
+          resources: small,
+          cainjector: { resources: small },
+          webhook: { resources: small },
+          startupapicheck: { resources: small },
           // Split DNS at home can answer for the zone; DNS-01 checks must ask the public internet.
           dns01RecursiveNameserversOnly: true,
           dns01RecursiveNameservers: "1.1.1.1:53,9.9.9.9:53",

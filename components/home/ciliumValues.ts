@@ -19,7 +19,10 @@ export function renderCiliumValues(spec: CiliumValuesSpec): Record<string, unkno
     l2announcements: { enabled: true },
     k8sClientRateLimit: { qps: 20, burst: 40 },
     ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: [spec.podCidr] } },
-    operator: { replicas: 1 },
+    // Requests and limits on every container the chart renders, as the policy pack asks of all workloads.
+    resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+    initResources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+    operator: { replicas: 1, resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "256Mi" } } },
     gatewayAPI: { enabled: spec.gatewayApi },
   };
 }

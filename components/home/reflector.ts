@@ -28,6 +28,7 @@ export class Reflector extends pulumi.ComponentResource {
         values: {
           podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
           securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1000 },
+          resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
         },
       },
       { parent: this, dependsOn: [namespace] },

@@ -1,15 +1,18 @@
-import { CommonConfig } from "../../components/config/schema";
+import { CommonConfig, HomeConfig } from "../../components/config/schema";
 import { edgeForwards } from "../../components/edge/tunnelPlan";
+import { TRAEFIK_NAMESPACE } from "../../components/home/traefik";
 import { PackConfig } from "./policyRunner";
 
 /**
  * The policy pack's config for this catalog: the ports the firewall may open to the internet are exactly the ones the
- * catalog forwards, plus WireGuard. `npm run plan` writes it to out/policy-config.json for `--policy-pack-config`.
+ * catalog forwards, plus WireGuard; with the home config, LoadBalancers are held to Traefik's namespace and the pool.
+ * `npm run plan` writes it to out/policy-config.json for `--policy-pack-config`.
  */
-export function packConfigFor(config: Pick<CommonConfig, "services" | "network">): PackConfig {
+export function packConfigFor(config: Pick<CommonConfig, "services" | "network">, home?: Pick<HomeConfig, "loadBalancer">): PackConfig {
   const forwards = edgeForwards(config);
   const ports = (protocol: "tcp" | "udp") => forwards.filter((f) => f.protocol === protocol).flatMap((f) => f.ports);
   return {
     "edge-firewall-allowed-ports": { tcp: ports("tcp"), udp: [config.network.wireguardPort, ...ports("udp")] },
+    ...(home ? { "k8s-loadbalancer-placement": { allowedNamespaces: [TRAEFIK_NAMESPACE], pool: home.loadBalancer.pool } } : {}),
   };
 }

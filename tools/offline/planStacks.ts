@@ -1,4 +1,4 @@
-import { parseCommonConfig, projectKeys } from "../../components/config/schema";
+import { parseCommonConfig, parseHomeConfig, projectKeys } from "../../components/config/schema";
 import { EDGE_SECRET_OUTPUTS } from "../../components/contract/edge";
 import { buildStack } from "../../components/stacks";
 import { allPolicies } from "../../policy/policies";
@@ -39,12 +39,12 @@ export function asStackReference(edge: OfflineRun): StackReferenceState {
 export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): Promise<Plan> {
   const plans: StackPlan[] = [];
   const edgeConfig = loadStackConfig("edge", dir);
-  const packConfig = packConfigFor(parseCommonConfig(projectKeys(edgeConfig.config)));
+  const homeConfig = loadStackConfig("home", dir);
+  const packConfig = packConfigFor(parseCommonConfig(projectKeys(edgeConfig.config)), stacks.includes("home") ? parseHomeConfig(projectKeys(homeConfig.config)) : undefined);
   const withVerdicts = async (stack: PlannedStack, run: OfflineRun): Promise<StackPlan> => ({ stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig) });
   const edge = await runOffline({ stack: "edge", project: edgeConfig.project, config: edgeConfig.config, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
   if (stacks.includes("edge")) plans.push(await withVerdicts("edge", edge));
   if (stacks.includes("home")) {
-    const homeConfig = loadStackConfig("home", dir);
     const edgeStackName = homeConfig.config[`${homeConfig.project}:edgeStack`];
     const home = await runOffline({
       stack: "home",

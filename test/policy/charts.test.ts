@@ -1,0 +1,35 @@
+import { strict as assert } from "node:assert";
+import { parseHomeConfig } from "../../components/config/schema";
+import { allPolicies } from "../../policy/policies";
+import { packConfigFor } from "../../tools/offline/packConfig";
+import { runPolicies } from "../../tools/offline/policyRunner";
+import { validHomeRaw } from "../support/fixtures";
+import { chartRenders, ciliumAgent, traefikServices } from "./charts/renders";
+
+describe("the pack over what the charts render", () => {
+  const config = parseHomeConfig(validHomeRaw());
+
+  it("passes every mandatory rule, through the namespace exemptions and this program's values", async () => {
+    const violations = await runPolicies(allPolicies, chartRenders, packConfigFor(config, config));
+    assert.deepEqual(violations.filter((v) => v.level === "mandatory"), []);
+  });
+
+  it("reports each exemption it applied, with its reason", async () => {
+    const advisory = (await runPolicies(allPolicies, chartRenders, packConfigFor(config, config))).filter((v) => v.policy === "k8s-exemptions").map((v) => v.message);
+    assert.ok(advisory.some((m) => m.startsWith("DaemonSet kube-system/cilium is exempt from k8s-host-namespaces, k8s-privileged, k8s-capabilities, k8s-host-path")));
+    assert.ok(advisory.some((m) => m.startsWith("Deployment cert-manager/cert-manager-cainjector is exempt from k8s-probes: namespace cert-manager:")));
+    assert.ok(advisory.some((m) => /Deployment traefik\/traefik is exempt from k8s-service-account-token: namespace traefik: /.test(m)));
+  });
+
+  it("would fail the Cilium agent anywhere but kube-system: the exemption is what lets it pass", async () => {
+    const moved = { ...ciliumAgent, props: { ...ciliumAgent.props, metadata: { name: "cilium", namespace: "networking" } } };
+    const failed = new Set((await runPolicies(allPolicies, [moved])).filter((v) => v.level === "mandatory").map((v) => v.policy));
+    for (const rule of ["k8s-host-namespaces", "k8s-capabilities", "k8s-host-path", "k8s-apparmor-selinux", "k8s-run-as-non-root"]) assert.ok(failed.has(rule), rule);
+  });
+
+  it("holds Traefik's LoadBalancer to the configured pool", async () => {
+    const outside = { ...traefikServices[0], props: { ...traefikServices[0].props, metadata: { name: "traefik", namespace: "traefik", annotations: { "lbipam.cilium.io/ips": "192.168.1.20" } } } };
+    const violations = await runPolicies(allPolicies, [outside], packConfigFor(config, config));
+    assert.deepEqual(violations.map((v) => v.message), ["asks for 192.168.1.20, outside the pool 192.168.1.240/28"]);
+  });
+});

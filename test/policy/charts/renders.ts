@@ -1,0 +1,108 @@
+import { renderCiliumValues } from "../../../components/home/ciliumValues";
+import { renderTraefikValues } from "../../../components/home/traefikValues";
+import { PolicyTarget } from "../../../tools/offline/policyRunner";
+import { resource } from "../fixtures/build";
+
+/*
+ * The objects the charts render with this program's values, written out by hand from each chart's templates: under
+ * mocks a helm.v4.Chart has no children, so the pack never sees them offline. The workflow's real preview runs the
+ * pack over the charts' actual output.
+ */
+
+const cilium = renderCiliumValues({ k8sServiceHost: "192.168.1.10", k8sServicePort: 6443, podCidr: "10.42.0.0/16", gatewayApi: false }) as any;
+const traefik = renderTraefikValues({ address: "192.168.1.241", podCidr: "10.42.0.0/16", gatewayApi: false }) as any;
+const digest = "@sha256:" + "ab".repeat(32);
+const probe = (path: string, port: number) => ({ httpGet: { path, port } });
+
+const deployment = (kind: string, namespace: string, name: string, pod: Record<string, unknown>): PolicyTarget =>
+  resource(`kubernetes:${kind === "DaemonSet" || kind === "Deployment" ? "apps/v1" : "batch/v1"}:${kind}`, name, {
+    apiVersion: kind === "Job" ? "batch/v1" : "apps/v1",
+    kind,
+    metadata: { name, namespace },
+    spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: pod } },
+  });
+
+export const ciliumAgent = deployment("DaemonSet", "kube-system", "cilium", {
+  hostNetwork: true,
+  serviceAccountName: "cilium",
+  securityContext: { appArmorProfile: { type: "Unconfined" } },
+  initContainers: ["config", "mount-cgroup", "apply-sysctl-overwrites", "mount-bpf-fs", "clean-cilium-state", "install-cni-binaries"].map((name) => ({
+    name,
+    image: `quay.io/cilium/cilium:v1.18.2${digest}`,
+    resources: cilium.initResources,
+    securityContext: { seLinuxOptions: { level: "s0", type: "spc_t" }, capabilities: { add: ["SYS_ADMIN", "SYS_CHROOT", "SYS_PTRACE"], drop: ["ALL"] } },
+  })),
+  containers: [
+    {
+      name: "cilium-agent",
+      image: `quay.io/cilium/cilium:v1.18.2${digest}`,
+      resources: cilium.resources,
+      readinessProbe: probe("/healthz", 9879),
+      livenessProbe: probe("/healthz", 9879),
+      env: [{ name: "K8S_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+      securityContext: { seLinuxOptions: { level: "s0", type: "spc_t" }, capabilities: { add: ["CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_MODULE", "SYS_ADMIN", "SYS_RESOURCE", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"], drop: ["ALL"] } },
+    },
+  ],
+  volumes: [
+    { name: "bpf-maps", hostPath: { path: "/sys/fs/bpf", type: "DirectoryOrCreate" } },
+    { name: "cni-path", hostPath: { path: "/opt/cni/bin", type: "DirectoryOrCreate" } },
+    { name: "cilium-run", hostPath: { path: "/var/run/cilium", type: "DirectoryOrCreate" } },
+  ],
+});
+
+export const ciliumOperator = deployment("Deployment", "kube-system", "cilium-operator", {
+  hostNetwork: true,
+  containers: [{ name: "cilium-operator", image: `quay.io/cilium/operator-generic:v1.18.2${digest}`, resources: cilium.operator.resources, readinessProbe: probe("/healthz", 9234), livenessProbe: probe("/healthz", 9234) }],
+});
+
+export const traefikDeployment = deployment("Deployment", "traefik", "traefik", {
+  securityContext: traefik.podSecurityContext,
+  containers: [
+    {
+      name: "traefik",
+      image: "docker.io/traefik:v3.5.3",
+      resources: traefik.resources,
+      readinessProbe: probe("/ping", 8080),
+      livenessProbe: probe("/ping", 8080),
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
+      ports: Object.values(traefik.ports).map((p: any) => ({ containerPort: p.port })),
+    },
+  ],
+  volumes: [{ name: "data", emptyDir: {} }, { name: "tmp", emptyDir: {} }],
+});
+
+const service = (name: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}) =>
+  resource("kubernetes:core/v1:Service", name, { metadata: { name, namespace: "traefik", annotations }, spec });
+export const traefikServices = [
+  service("traefik", { type: traefik.service.type, externalTrafficPolicy: "Cluster", ports: [{ port: 80 }, { port: 443 }] }, traefik.service.annotations),
+  service("traefik-tunnel", { type: "ClusterIP", ports: [{ port: 8081 }, { port: 8444 }] }),
+];
+
+const restrictedContainer = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true };
+const certManagerPod = (name: string, probes: Record<string, unknown>) => ({
+  automountServiceAccountToken: true,
+  securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+  containers: [{ name, image: `quay.io/jetstack/${name}:v1.18.2`, resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } }, securityContext: restrictedContainer, ...probes }],
+});
+export const certManager = [
+  deployment("Deployment", "cert-manager", "cert-manager", certManagerPod("cert-manager-controller", { livenessProbe: probe("/livez", 9403) })),
+  deployment("Deployment", "cert-manager", "cert-manager-cainjector", certManagerPod("cert-manager-cainjector", {})),
+  deployment("Deployment", "cert-manager", "cert-manager-webhook", certManagerPod("cert-manager-webhook", { livenessProbe: probe("/livez", 6080), readinessProbe: probe("/healthz", 6080) })),
+  deployment("Job", "cert-manager", "cert-manager-startupapicheck", { ...certManagerPod("cert-manager-startupapicheck", {}), restartPolicy: "OnFailure" }),
+];
+
+export const reflector = deployment("Deployment", "reflector", "reflector", {
+  securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+  containers: [
+    {
+      name: "reflector",
+      image: "docker.io/emberstack/kubernetes-reflector:9.1.31",
+      resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+      securityContext: { ...restrictedContainer, runAsNonRoot: true, runAsUser: 1000 },
+      readinessProbe: probe("/health/ready", 25080),
+      livenessProbe: probe("/health/live", 25080),
+    },
+  ],
+});
+
+export const chartRenders: PolicyTarget[] = [ciliumAgent, ciliumOperator, traefikDeployment, ...traefikServices, ...certManager, reflector];
