@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { ConfigError } from "../components/config/schema";
 import { contractSecretProblems, PlannedStack, planStacks, renderOutputsJson, renderResourcesJson, renderTree } from "./offline/planStacks";
 import { chartsOf, manifestOf, renderManifest, validateManifest } from "./offline/manifests";
+import { crossStackProblems } from "./offline/crossStack";
 import { renderViolations } from "./offline/policyRunner";
 import { SECRET_PLACEHOLDER } from "./offline/stackConfig";
 import { stringify } from "yaml";
@@ -55,7 +56,13 @@ async function main() {
     mandatory += mandatoryHere;
     console.log(`wrote ${dir}/: ${[...Object.keys(run.artifacts), "resources.json", "outputs.json"].join(", ")}\n`);
   }
-  if (problems) console.error(`${problems} problem(s): secrets left plain or objects that fail their schema; fix before deploying.`);
+  const [edge, home] = ["edge", "home"].map((name) => plan.stacks.find((s) => s.stack === name)?.run);
+  if (edge && home) {
+    const across = crossStackProblems(edge, home);
+    console.log(`across edge and home: ${across.length ? across.map((p) => `\n  - ${p}`).join("") : "every forwarded port has a listener"}`);
+    problems += across.length;
+  }
+  if (problems) console.error(`${problems} problem(s): secrets left plain, objects that fail their schema, or stacks that disagree; fix before deploying.`);
   if (mandatory) console.error(`${mandatory} mandatory policy violation(s); see above.`);
   if (problems || mandatory) process.exit(1);
 }

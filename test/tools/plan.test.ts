@@ -23,7 +23,13 @@ function filesUnder(root: string, prefix = ""): string[] {
 }
 
 function plan(cwd: string, ...args: string[]) {
-  return spawnSync(process.execPath, ["-r", join(ROOT, "node_modules/ts-node/register/transpile-only"), join(ROOT, "tools/plan.ts"), ...args], { cwd, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") } });
+  return planWith([], cwd, ...args);
+}
+
+/** Runs the plan CLI with extra modules preloaded. */
+function planWith(preload: string[], cwd: string, ...args: string[]) {
+  const register = join(ROOT, "node_modules/ts-node/register/transpile-only");
+  return spawnSync(process.execPath, ["-r", register, ...preload.flatMap((p) => ["-r", p]), join(ROOT, "tools/plan.ts"), ...args], { cwd, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") } });
 }
 
 describe("npm run plan", function () {
@@ -112,6 +118,18 @@ describe("npm run plan", function () {
     assert.equal(result.status, 2);
     assert.match(result.stderr, /Invalid configuration:\n {2}- homelab:tunnelMtu: 9000 must be between 1280 and 1420/);
     assert.deepEqual(readdirSync(broken).sort(), ["Pulumi.edge.yaml", "Pulumi.home.yaml", "Pulumi.yaml"]);
+  });
+
+  it("checks across the stacks that every forwarded port has a listener", () => {
+    assert.match(first.stdout, /across edge and home: every forwarded port has a listener/);
+  });
+
+  it("fails, naming the rules, when a workload breaks the policy pack", () => {
+    const result = planWith([join(ROOT, "test/support/injectBadWorkload.ts")], dir, "--out", mkdtempSync(join(tmpdir(), "plan-bad-")));
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stdout, /\[mandatory\] k8s-image-pinned\n {2}- container "app" uses unpinned image "nginx:latest"/);
+    assert.match(result.stdout, /\[mandatory\] k8s-not-default-namespace/);
+    assert.match(result.stderr, /mandatory policy violation\(s\)/);
   });
 
   it("refuses an unknown argument", () => {

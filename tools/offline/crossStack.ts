@@ -1,0 +1,29 @@
+import { OfflineRun } from "./engine";
+
+/** Each address:port a ruleset DNATs TCP to. */
+function forwardedTcp(ruleset: string): Set<string> {
+  const targets = new Set<string>();
+  for (const m of ruleset.matchAll(/tcp dport (\{ [^}]+ \}|\d+) dnat ip6? to (\S+)/g)) {
+    for (const port of m[1].replace(/[{}]/g, "").split(",")) targets.add(`${m[2]}:${port.trim()}`);
+  }
+  return targets;
+}
+
+/** Each address:port HAProxy binds (IPv6 unbracketed). */
+function haproxyBinds(config: string): Set<string> {
+  return new Set([...config.matchAll(/^\s*bind \[?([^\]\s]+?)\]?:(\d+)\s*$/gm)].map((m) => `${m[1]}:${m[2]}`));
+}
+
+/**
+ * Checks a CrossGuard stack policy cannot make, seeing one stack at a time: every TCP port the edge forwards into the
+ * tunnel has a listener on the gateway, and the gateway listens on nothing the edge does not forward. STUN's listener
+ * is Headscale's, which the home stack does not run yet, so UDP forwards are not checked here.
+ */
+export function crossStackProblems(edge: OfflineRun, home: OfflineRun): string[] {
+  const forwarded = forwardedTcp(edge.artifacts["nftables.conf"] ?? "");
+  const listening = haproxyBinds(home.artifacts["haproxy.cfg"] ?? "");
+  return [
+    ...[...forwarded].filter((t) => !listening.has(t)).map((t) => `the edge forwards tcp to ${t}, but nothing in the home stack listens there`),
+    ...[...listening].filter((t) => !forwarded.has(t)).map((t) => `the tunnel gateway listens on ${t}, which the edge never forwards to`),
+  ].sort();
+}
