@@ -45,6 +45,7 @@ async function main() {
     for (const problem of invalid) console.error(`SCHEMA (${stack}): ${problem}`);
     problems += invalid.length;
     writeFileSync(join(dir, "outputs.json"), renderOutputsJson(run));
+    writeFileSync(join(dir, "policy.json"), `${JSON.stringify(violations.map(({ policy, level, message }) => ({ policy, level, message })), null, 2)}\n`);
     console.log(`== ${stack} ==`);
     console.log(renderTree(run));
     const leaks = [...run.leaks, ...contractSecretProblems(stack, run)];
@@ -54,7 +55,7 @@ async function main() {
     console.log(`policy pack (${stack}): ${mandatoryHere} mandatory violation(s), ${violations.length - mandatoryHere} other finding(s)`);
     if (violations.length) console.log(renderViolations(violations));
     mandatory += mandatoryHere;
-    console.log(`wrote ${dir}/: ${[...Object.keys(run.artifacts), "resources.json", "outputs.json"].join(", ")}\n`);
+    console.log(`wrote ${dir}/: ${[...Object.keys(run.artifacts), "resources.json", "outputs.json", "policy.json"].join(", ")}\n`);
   }
   const [edge, home] = ["edge", "home"].map((name) => plan.stacks.find((s) => s.stack === name)?.run);
   if (edge && home) {

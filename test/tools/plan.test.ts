@@ -61,7 +61,7 @@ describe("npm run plan", function () {
   });
 
   it("writes every artifact and resources.json under out/<stack>/", () => {
-    assert.deepEqual(readdirSync(join(dir, "out/edge")).sort(), ["apply.sh", "cloud-init.yaml", "dns-records.txt", "nftables.conf", "outputs.json", "resources.json", "sshd-10-homelab.conf", "wg-derp.conf", "wg-gateway.conf", "wg0.conf"]);
+    assert.deepEqual(readdirSync(join(dir, "out/edge")).sort(), ["apply.sh", "cloud-init.yaml", "dns-records.txt", "nftables.conf", "outputs.json", "policy.json", "resources.json", "sshd-10-homelab.conf", "wg-derp.conf", "wg-gateway.conf", "wg0.conf"]);
     const home = JSON.parse(readFileSync(join(dir, "out/home/outputs.json"), "utf8"));
     assert.equal(home.tunnelGatewayAddress, "10.10.10.2", "home read the edge plan's outputs");
   });
