@@ -53,7 +53,7 @@ function main() {
   try {
     git(root, "worktree", "add", "--detach", "--quiet", baseTree, base);
     // The base plans with this checkout's installed packages; a base with other dependencies would need its own npm ci.
-    symlinkSync(join(root, "node_modules"), join(baseTree, "node_modules"));
+    if (!existsSync(join(baseTree, "node_modules"))) symlinkSync(join(root, "node_modules"), join(baseTree, "node_modules"));
     planTree(baseTree, join(scratch, "base-out"), tsNode);
     planTree(root, join(scratch, "head-out"), tsNode);
     const resources = (side: string, stack: string) => readJson<PlannedResource[]>(join(scratch, side, stack, "resources.json"), []);

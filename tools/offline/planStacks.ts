@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { parseCommonConfig, parseHomeConfig, projectKeys } from "../../components/config/schema";
 import { EDGE_SECRET_OUTPUTS } from "../../components/contract/edge";
 import { buildStack } from "../../components/stacks";
@@ -5,7 +6,7 @@ import { allPolicies } from "../../policy/policies";
 import { OfflineRun, RecordedResource, runOffline, StackReferenceState } from "./engine";
 import { packConfigFor } from "./packConfig";
 import { PackConfig, runPolicies, targetsOf, Violation } from "./policyRunner";
-import { loadStackConfig, SECRET_PLACEHOLDER } from "./stackConfig";
+import { loadStackConfig } from "./stackConfig";
 
 export type PlannedStack = "edge" | "home";
 
@@ -59,7 +60,13 @@ export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): P
   return { stacks: plans, packConfig };
 }
 
-const MASK = SECRET_PLACEHOLDER;
+/**
+ * A masked secret that still changes when the value does, so a diff shows that a secret changed. Offline plans hold
+ * only fake keys and placeholders, and 32 bits of a hash give nothing away about a value even then.
+ */
+export function maskSecret(value: unknown): string {
+  return `[secret ${createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 8)}]`;
+}
 
 /** A resource as resources.json shows it: secret inputs masked, parent by type and name. */
 export function describeResource(resource: RecordedResource, byUrn: Map<string, RecordedResource>) {
@@ -68,7 +75,7 @@ export function describeResource(resource: RecordedResource, byUrn: Map<string, 
     type: resource.type,
     name: resource.name,
     parent: parent ? `${parent.type}::${parent.name}` : undefined,
-    inputs: Object.fromEntries(Object.entries(resource.inputs).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, resource.secretInputs.includes(k) ? MASK : v])),
+    inputs: Object.fromEntries(Object.entries(resource.inputs).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, resource.secretInputs.includes(k) ? maskSecret(v) : v])),
     secretInputs: resource.secretInputs.length ? [...resource.secretInputs].sort() : undefined,
     options: resource.options,
   };
@@ -83,7 +90,7 @@ export function renderResourcesJson(run: OfflineRun): string {
 
 /** outputs.json: the stack outputs, secrets masked. */
 export function renderOutputsJson(run: OfflineRun): string {
-  const masked = Object.fromEntries(Object.entries(run.outputs).sort(([a], [b]) => a.localeCompare(b)).map(([k, o]) => [k, o.secret ? MASK : o.value]));
+  const masked = Object.fromEntries(Object.entries(run.outputs).sort(([a], [b]) => a.localeCompare(b)).map(([k, o]) => [k, o.secret ? maskSecret(o.value) : o.value]));
   return `${JSON.stringify(masked, null, 2)}\n`;
 }
 

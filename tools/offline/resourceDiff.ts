@@ -23,9 +23,23 @@ export interface StackDiff {
 
 const keyOf = (r: PlannedResource) => `${r.type}::${r.name}`;
 
-/** The paths where two JSON values differ; arrays compare by index, objects by key. */
+/**
+ * The paths where two JSON values differ. Objects compare by key and equal-length arrays by index; when an array
+ * grows or shrinks, index-by-index would report every later element, so it compares as a multiset instead and names
+ * the elements removed and added.
+ */
 export function differingPaths(before: unknown, after: unknown, path = ""): { path: string; before: unknown; after: unknown }[] {
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+  if (Array.isArray(before) && Array.isArray(after) && before.length !== after.length) {
+    const remaining = after.map((v) => JSON.stringify(v));
+    const removed: unknown[] = [];
+    for (const item of before) {
+      const at = remaining.indexOf(JSON.stringify(item));
+      if (at >= 0) remaining.splice(at, 1);
+      else removed.push(item);
+    }
+    return [...removed.map((item) => ({ path, before: item, after: undefined })), ...remaining.map((item) => ({ path, before: undefined, after: JSON.parse(item) }))];
+  }
   if (isObject(before) && isObject(after) && Array.isArray(before) === Array.isArray(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort((a, b) => (Array.isArray(before) ? Number(a) - Number(b) : a.localeCompare(b)));
     return keys.flatMap((k) => differingPaths(before[k], after[k], Array.isArray(before) ? `${path}[${k}]` : path ? `${path}.${k}` : k));
@@ -64,6 +78,9 @@ export interface Verdict {
 
 const show = (value: unknown) => (value === undefined ? "(absent)" : JSON.stringify(value));
 const MAX_SHOWN = 200;
+/** "before => after", or "- removed" / "+ added" for an element of a list that grew or shrank. */
+const describeChange = (before: unknown, after: unknown) =>
+  before === undefined && after !== undefined ? `+ ${clip(show(after))}` : after === undefined && before !== undefined ? `- ${clip(show(before))}` : `${clip(show(before))} => ${clip(show(after))}`;
 const clip = (text: string) => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text);
 
 /** The review text: plain, or Markdown for a pull-request comment. */
@@ -80,7 +97,7 @@ export function renderDiff(diffs: StackDiff[], verdicts: Record<string, Verdict[
     for (const key of d.removed) lines.push(`- ${key}`);
     for (const c of d.changed) {
       lines.push(`~ ${c.key}`);
-      for (const change of c.changes) lines.push(`    ${change.path}: ${clip(show(change.before))} => ${clip(show(change.after))}`);
+      for (const change of c.changes) lines.push(`    ${change.path}: ${describeChange(change.before, change.after)}`);
     }
     if (md) lines.push("```");
     lines.push("");

@@ -1,0 +1,81 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { differingPaths } from "../../tools/offline/resourceDiff";
+
+const ROOT = resolve(__dirname, "../..");
+
+function sh(cwd: string, cmd: string, ...args: string[]) {
+  const result = spawnSync(cmd, args, { cwd, encoding: "utf8" });
+  assert.equal(result.status, 0, `${cmd} ${args.join(" ")}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** A throwaway git repository holding this project's tracked files, committed once. */
+function scratchRepo(): string {
+  const dir = mkdtempSync(join(tmpdir(), "plan-diff-repo-"));
+  for (const file of sh(ROOT, "git", "ls-files").trim().split("\n")) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    copyFileSync(join(ROOT, file), join(dir, file));
+  }
+  sh(dir, "git", "init", "-q");
+  sh(dir, "git", "-c", "user.email=t@example.com", "-c", "user.name=t", "add", "-A");
+  sh(dir, "git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "base");
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+function planDiff(cwd: string, ...args: string[]) {
+  const result = spawnSync(process.execPath, ["-r", join(ROOT, "node_modules/ts-node/register/transpile-only"), join(cwd, "tools/planDiff.ts"), ...args], { cwd, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: join(cwd, "tsconfig.json") } });
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout;
+}
+
+const edit = (file: string, from: string | RegExp, to: string) => {
+  const text = readFileSync(file, "utf8");
+  const next = text.replace(from, to);
+  assert.notEqual(next, text, `nothing to replace in ${file}`);
+  writeFileSync(file, next);
+};
+
+describe("npm run plan:diff", function () {
+  this.timeout(120000);
+  let repo: string;
+  before(() => {
+    repo = scratchRepo();
+  });
+
+  it("says in words that nothing changes when the tree is the base", () => {
+    const out = planDiff(repo, "--base", "HEAD");
+    assert.match(out, /^No changes: both plans are identical \(edge: \d+ resources, home: \d+ resources\)\.$/m);
+  });
+
+  it("shows a service added, a port changed and a resource removed, with secrets masked", () => {
+    edit(join(repo, "Pulumi.yaml"), "  services:\n    value:\n", "  services:\n    value:\n      - name: wiki\n        hostname: wiki.example.com\n        exposure: public\n        port: 3000\n");
+    edit(join(repo, "Pulumi.edge.yaml"), "homelab:sshPort: 22022", "homelab:sshPort: 22023");
+    edit(join(repo, "Pulumi.yaml"), /derp:\n(\s+)type: boolean\n(\s+)description: (.*)\n(\s+)default: true/, "derp:\n$1type: boolean\n$2description: $3\n$4default: false");
+    const out = planDiff(repo, "--base", "HEAD");
+    assert.match(out, /^\+ cloudflare:index\/dnsRecord:DnsRecord::dns-cname-wiki\.example\.com$/m);
+    assert.match(out, /^- random:index\/randomBytes:RandomBytes::tunnel-derp-key$/m);
+    assert.match(out, /^~ hcloud:index\/firewall:Firewall::edge$/m);
+    assert.match(out, /inputs\.rules: - \{[^}]*"port":"22022"/);
+    assert.match(out, /inputs\.rules: \+ \{[^}]*"port":"22023"/);
+    assert.match(out, /inputs\.rules: - \{[^}]*"port":"3478"/);
+    assert.match(out, /~ hcloud:index\/server:Server::edge\n(\s{4}.*\n)*?\s{4}inputs\.userData: "\[secret [0-9a-f]{8}\]" => "\[secret [0-9a-f]{8}\]"/, "the user-data changed, but only as masked values");
+    assert.doesNotMatch(out, /PrivateKey = /);
+    assert.match(out, /Policy verdicts on the new state:\n {2}edge: no mandatory violation/);
+    const markdown = planDiff(repo, "--base", "HEAD", "--format", "markdown");
+    assert.match(markdown, /^### Plan diff against `HEAD`$/m);
+    assert.match(markdown, /^#### edge: \d+ to add, \d+ to change, \d+ to remove\n\n```diff\n/m);
+  });
+
+  it("compares values by path, equal-length arrays by index, and others as what was removed and added", () => {
+    assert.deepEqual(differingPaths({ a: [1, 2], b: { c: "x" } }, { a: [1, 3], b: { c: "x", d: true } }), [
+      { path: "a[1]", before: 2, after: 3 },
+      { path: "b.d", before: undefined, after: true },
+    ]);
+    assert.deepEqual(differingPaths({ r: ["x", "y", "z"] }, { r: ["x", "z"] }), [{ path: "r", before: "y", after: undefined }]);
+  });
+});
