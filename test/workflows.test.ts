@@ -1,0 +1,70 @@
+import { strict as assert } from "node:assert";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { validateWorkflow } from "@action-validator/core";
+import { parse } from "yaml";
+
+const DIR = join(__dirname, "../.github/workflows");
+const text = (file: string) => readFileSync(join(DIR, file), "utf8");
+const workflow = (file: string) => parse(text(file));
+const steps = (job: { steps: { uses?: string; run?: string }[] }) => job.steps;
+
+describe("GitHub Actions workflows", () => {
+  for (const file of readdirSync(DIR).filter((f) => f.endsWith(".yml"))) {
+    it(`${file} passes the workflow schema (@action-validator/core)`, () => {
+      assert.deepEqual(validateWorkflow(text(file)).errors, []);
+    });
+  }
+
+  it("the validator is real: a broken workflow fails it", () => {
+    assert.ok(validateWorkflow("on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    stepz: []\n").errors.length > 0);
+  });
+
+  it("pull requests: tests and the plan diff run without any secret, and upload the PR number with the diff", () => {
+    const pr = workflow("pull-request.yml");
+    assert.deepEqual(pr.permissions, { contents: "read" });
+    const test = pr.jobs.test;
+    assert.doesNotMatch(JSON.stringify(test), /secrets\./);
+    assert.ok(steps(test).some((s) => s.run?.includes(".ci/run")));
+    assert.ok(steps(test).some((s) => s.run?.includes("npm run plan:diff -- --base") && s.run.includes("--format markdown")));
+    const upload = steps(test).find((s) => s.uses?.startsWith("actions/upload-artifact"))! as { with: { path: string } };
+    assert.match(upload.with.path, /plan-diff\.md\n.*pr-number\.txt/);
+  });
+
+  it("real previews with the policy pack run only where secrets exist, never for forks", () => {
+    const pr = workflow("pull-request.yml");
+    for (const name of ["preview-edge", "preview-home"]) {
+      const job = pr.jobs[name];
+      assert.equal(job.if, "github.event.pull_request.head.repo.full_name == github.repository", name);
+      const pulumi = steps(job).find((s) => s.uses?.startsWith("pulumi/actions"))! as { with: Record<string, unknown> };
+      assert.equal(pulumi.with.command, "preview");
+      assert.equal(pulumi.with.policyPacks, "policy");
+      assert.equal(pulumi.with["comment-on-pr"], true);
+    }
+  });
+
+  it("the commenting workflow has only read-actions and write-PR rights, and never checks out or runs PR code", () => {
+    const comment = workflow("plan-diff-comment.yml");
+    assert.deepEqual(comment.permissions, { actions: "read", "pull-requests": "write" });
+    assert.deepEqual(comment.on.workflow_run.workflows, [workflow("pull-request.yml").name]);
+    const job = comment.jobs.comment;
+    assert.ok(!steps(job).some((s) => s.uses?.startsWith("actions/checkout")), "no checkout");
+    assert.ok(!steps(job).some((s) => s.run), "no shell step that could run artifact contents");
+    const download = steps(job).find((s) => s.uses?.startsWith("actions/download-artifact"))! as { with: Record<string, string> };
+    assert.equal(download.with["run-id"], "${{ github.event.workflow_run.id }}");
+  });
+
+  it("main deploys the edge, then home, each with the policy pack; home reaches the cluster by tailnet or a self-hosted runner", () => {
+    const deploy = workflow("deploy.yml");
+    assert.deepEqual(deploy.on.push.branches, ["main"]);
+    assert.equal(deploy.jobs.home.needs, "edge");
+    for (const [name, stack] of [["edge", "edge"], ["home", "home"]]) {
+      const pulumi = steps(deploy.jobs[name]).find((s) => s.uses?.startsWith("pulumi/actions"))! as { with: Record<string, unknown> };
+      assert.equal(pulumi.with.command, "up");
+      assert.equal(pulumi.with["stack-name"], stack);
+      assert.equal(pulumi.with.policyPacks, "policy");
+    }
+    assert.deepEqual(deploy.on.workflow_dispatch.inputs["home-access"].options, ["tailnet", "self-hosted"]);
+    assert.match(deploy.jobs.home["runs-on"], /self-hosted/);
+  });
+});
