@@ -1,0 +1,35 @@
+// The library: every component with its args, the renderers behind them, and the typed stack contracts. A program
+// can build one piece (only the edge, say) without this project's config files.
+export { Vps } from "./edge/vps";
+export type { VpsArgs, VpsArtifacts } from "./edge/vps";
+export { WireguardTunnel } from "./edge/wireguardTunnel";
+export type { WireguardTunnelArgs } from "./edge/wireguardTunnel";
+export { CloudflareDns } from "./edge/cloudflareDns";
+export type { CloudflareDnsArgs } from "./edge/cloudflareDns";
+export { EdgeConfigPush } from "./edge/configPush";
+export type { EdgeConfigPushArgs } from "./edge/configPush";
+export { renderEdgeRuleset } from "./edge/nftables";
+export type { EdgeRulesetSpec } from "./edge/nftables";
+export { renderWireguardConfig, renderPolicyRouting, wireguardPublicKey } from "./edge/wireguard";
+export { renderCloudInit } from "./edge/cloudInit";
+export { renderApplyScript } from "./edge/applyScript";
+export { planTunnel, edgeForwards } from "./edge/tunnelPlan";
+export type { TunnelPlan, PortForward, HomePeerName } from "./edge/tunnelPlan";
+export { Cilium } from "./home/cilium";
+export type { CiliumArgs } from "./home/cilium";
+export { Traefik } from "./home/traefik";
+export type { TraefikArgs } from "./home/traefik";
+export { CertManager } from "./home/certManager";
+export type { CertManagerArgs } from "./home/certManager";
+export { Reflector } from "./home/reflector";
+export type { ReflectorArgs } from "./home/reflector";
+export { TunnelGateway } from "./home/tunnelGateway";
+export type { TunnelGatewayArgs, GatewayRoute } from "./home/tunnelGateway";
+export { renderHaproxyConfig } from "./home/haproxy";
+export { readEdgeOutputs, EDGE_SECRET_OUTPUTS } from "./contract/edge";
+export type { EdgeStackOutputs } from "./contract/edge";
+export { readHomeOutputs } from "./contract/home";
+export type { HomeStackOutputs } from "./contract/home";
+export { readStackOutputs, StackContractError } from "./contract/stackOutputs";
+export type { TypedOutputs } from "./contract/stackOutputs";
+export { parseEdgeConfig, parseHomeConfig, ConfigError } from "./config/schema";
