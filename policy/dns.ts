@@ -1,6 +1,6 @@
 import { BlockList, isIP } from "node:net";
-import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { TYPES } from "./support";
+import { StackValidationPolicy } from "@pulumi/policy";
+import { resourceRule, TYPES } from "./support";
 
 /** Address space that must never be published: private, CGNAT, loopback, link-local, ULA and unspecified. */
 const NON_PUBLIC: [string, number, "ipv4" | "ipv6"][] = [
@@ -20,15 +20,14 @@ const NON_PUBLIC: [string, number, "ipv4" | "ipv6"][] = [
 const nonPublic = new BlockList();
 for (const [network, prefix, family] of NON_PUBLIC) nonPublic.addSubnet(network, prefix, family);
 
-export const noPrivateAddress: ResourceValidationPolicy = {
-  name: "dns-no-private-address",
+export const noPrivateAddress = resourceRule({
+  id: "dns-no-private-address",
   description: "No A or AAAA record points at private, CGNAT, loopback, link-local or ULA space: public DNS would leak the home network's layout.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Publish only the edge's public address; reach private services through the VPN's split DNS instead.",
-  validateResource: (args, report) => {
-    if (args.type !== TYPES.dnsRecord) args.notApplicable("not a Cloudflare DNS record");
-    const { type, content, name } = args.props as { type?: string; content?: string; name?: string };
-    if (type !== "A" && type !== "AAAA") args.notApplicable(`a ${type} record has no address`);
+  remediation: "Publish only the edge's public address; reach private services through the VPN's split DNS instead.",
+  types: [TYPES.dnsRecord],
+  validate: (props, args, report) => {
+    const { type, content, name } = props as { type?: string; content?: string; name?: string };
+    if (type !== "A" && type !== "AAAA") return args.notApplicable(`a ${type} record has no address`);
     const family = isIP(content ?? "");
     if (family === 0) {
       report(`${type} ${name} has "${content}", which is not an address`);
@@ -36,7 +35,7 @@ export const noPrivateAddress: ResourceValidationPolicy = {
       report(`${type} ${name} points at ${content}, which is not public address space`);
     }
   },
-};
+});
 
 interface RecordProps {
   type?: string;
@@ -80,14 +79,13 @@ export const caaPresent: StackValidationPolicy = {
 
 const ZONE_RESOURCE = /^com\.cloudflare\.api\.account\.zone\.[0-9a-f]{32}$/;
 
-export const acmeTokenSingleZone: ResourceValidationPolicy = {
-  name: "dns-token-single-zone",
+export const acmeTokenSingleZone = resourceRule({
+  id: "dns-token-single-zone",
   description: "A Cloudflare API token this program creates is limited to one zone: no account scope, no wildcard, no second zone.",
-  enforcementLevel: "mandatory",
-  remediationSteps: 'Scope every policy\'s resources to {"com.cloudflare.api.account.zone.<zone id>": "*"} with the one zone id.',
-  validateResource: (args, report) => {
-    if (args.type !== TYPES.apiToken) args.notApplicable("not a Cloudflare API token");
-    const policies = (args.props.policies ?? []) as { resources?: string | Record<string, string> }[];
+  remediation: 'Scope every policy\'s resources to {"com.cloudflare.api.account.zone.<zone id>": "*"} with the one zone id.',
+  types: [TYPES.apiToken],
+  validate: (props, _args, report) => {
+    const policies = (props.policies ?? []) as { resources?: string | Record<string, string> }[];
     const zones = new Set<string>();
     for (const policy of policies) {
       let resources: Record<string, string>;
@@ -105,6 +103,6 @@ export const acmeTokenSingleZone: ResourceValidationPolicy = {
     if (zones.size > 1) report(`the token reaches ${zones.size} zones: ${[...zones].join(", ")}`);
     if (zones.size === 0 && policies.length > 0) report("the token names no zone");
   },
-};
+});
 
 export const dnsPolicies = [noPrivateAddress, servicesAreCnames, caaPresent, acmeTokenSingleZone];

@@ -1,5 +1,5 @@
-import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { ANYWHERE, cloudInitFile, EDGE_FILES, portCovers, TYPES } from "./support";
+import { StackValidationPolicy } from "@pulumi/policy";
+import { ANYWHERE, cloudInitFile, EDGE_FILES, portCovers, resourceRule, TYPES } from "./support";
 
 interface FirewallRule {
   direction?: string;
@@ -44,21 +44,20 @@ export interface PublicPortsConfig {
   udp: number[];
 }
 
-export const firewallAllowedPorts: ResourceValidationPolicy = {
-  name: "edge-firewall-allowed-ports",
+export const firewallAllowedPorts = resourceRule({
+  id: "edge-firewall-allowed-ports",
   description: "The hcloud Firewall opens to the internet nothing but the web ports, the catalog's raw TCP ports, WireGuard, STUN and ICMP.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Remove the rule, or add the port to this policy's config (tcp/udp) when the catalog forwards it on purpose.",
+  remediation: "Remove the rule, or add the port to this policy's config (tcp/udp) when the catalog forwards it on purpose.",
+  types: [TYPES.firewall],
   configSchema: {
     properties: {
       tcp: { type: "array", items: { type: "number" }, default: [80, 443] },
       udp: { type: "array", items: { type: "number" }, default: [51820, 3478] },
     },
   },
-  validateResource: (args, report) => {
-    if (args.type !== TYPES.firewall) args.notApplicable(`not an hcloud Firewall`);
+  validate: (props, args, report) => {
     const allowed = args.getConfig<PublicPortsConfig>();
-    for (const rule of rulesOf(args.props)) {
+    for (const rule of rulesOf(props)) {
       if (rule.direction !== "in" || !fromAnywhere(rule) || rule.protocol === "icmp") continue;
       const list = rule.protocol === "tcp" ? allowed.tcp : rule.protocol === "udp" ? allowed.udp : [];
       if (!rule.port || rule.port.includes("-") || !list.includes(Number(rule.port))) {
@@ -66,19 +65,17 @@ export const firewallAllowedPorts: ResourceValidationPolicy = {
       }
     }
   },
-};
+});
 
-export const serverHasSshKeys: ResourceValidationPolicy = {
-  name: "edge-server-ssh-keys",
+export const serverHasSshKeys = resourceRule({
+  id: "edge-server-ssh-keys",
   description: "Every hcloud Server is created with SSH keys, so Hetzner mails no root password.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Pass sshKeys to the server (the Vps component does, from homelab:sshPublicKey).",
-  validateResource: (args, report) => {
-    if (args.type !== TYPES.server) args.notApplicable("not an hcloud Server");
-    const keys = (args.props.sshKeys ?? []) as unknown[];
-    if (keys.length === 0) report("has no SSH keys");
+  remediation: "Pass sshKeys to the server (the Vps component does, from homelab:sshPublicKey).",
+  types: [TYPES.server],
+  validate: (props, _args, report) => {
+    if (((props.sshKeys ?? []) as unknown[]).length === 0) report("has no SSH keys");
   },
-};
+});
 
 /** What the edge ruleset must say, each with the pattern that says it. */
 const RULESET_REQUIREMENTS: [string, RegExp][] = [
@@ -87,14 +84,13 @@ const RULESET_REQUIREMENTS: [string, RegExp][] = [
   ["the TCP MSS clamp", /tcp flags syn tcp option maxseg size set rt mtu/],
 ];
 
-export const nftablesRuleset: ResourceValidationPolicy = {
-  name: "edge-nftables-ruleset",
+export const nftablesRuleset = resourceRule({
+  id: "edge-nftables-ruleset",
   description: "The VPS's nftables ruleset drops by default on input and forward, clamps the MSS, and never masquerades or SNATs.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Render the ruleset with renderEdgeRuleset; the home side must see the client's real address, so no NAT but the DNAT.",
-  validateResource: (args, report) => {
-    if (args.type !== TYPES.server) args.notApplicable("not an hcloud Server");
-    const ruleset = cloudInitFile(args.props.userData, EDGE_FILES.ruleset);
+  remediation: "Render the ruleset with renderEdgeRuleset; the home side must see the client's real address, so no NAT but the DNAT.",
+  types: [TYPES.server],
+  validate: (props, _args, report) => {
+    const ruleset = cloudInitFile(props.userData, EDGE_FILES.ruleset);
     if (ruleset === undefined) {
       report(`user-data writes no ${EDGE_FILES.ruleset}`);
       return;
@@ -103,7 +99,7 @@ export const nftablesRuleset: ResourceValidationPolicy = {
     const nat = ruleset.split("\n").filter((line) => /\b(masquerade|snat)\b/.test(line) && !line.trim().startsWith("#"));
     for (const line of nat) report(`the ruleset rewrites source addresses: "${line.trim()}"`);
   },
-};
+});
 
 /** DNAT targets and the tunnel peers' addresses, read from one server's files. */
 function forwardsOf(server: { props: Record<string, unknown> }) {

@@ -1,3 +1,4 @@
+import type { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { parse } from "yaml";
 
 /** Resource type tokens the rules look at; matching on tokens keeps the pack free of provider SDK versions. */
@@ -34,4 +35,27 @@ export function portCovers(spec: string | undefined, port: number): boolean {
   if (spec === undefined || spec === "" || spec === "any") return true;
   const [low, high] = spec.split("-").map(Number);
   return high === undefined ? low === port : low <= port && port <= high;
+}
+
+/** A mandatory rule over the resources of some types: the type check and the policy fields in one place. */
+export function resourceRule(spec: {
+  id: string;
+  description: string;
+  remediation: string;
+  /** Resource type tokens the rule applies to. */
+  types: string[];
+  configSchema?: PolicyConfigSchema;
+  validate: (props: Record<string, any>, args: ResourceValidationArgs, report: ReportViolation) => void;
+}): ResourceValidationPolicy {
+  return {
+    name: spec.id,
+    description: spec.description,
+    enforcementLevel: "mandatory",
+    remediationSteps: spec.remediation,
+    configSchema: spec.configSchema,
+    validateResource: (args, report) => {
+      if (!spec.types.includes(args.type)) return args.notApplicable(`not a ${spec.types.join(" or ")}`);
+      spec.validate(args.props, args, report);
+    },
+  };
 }

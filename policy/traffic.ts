@@ -1,5 +1,6 @@
 import { BlockList, isIPv4 } from "node:net";
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { resourceRule } from "./support";
 import { CONTROLLER_EXEMPTIONS, NamespaceExemptions, workloadOf } from "./workloads";
 
 const SERVICE = "kubernetes:core/v1:Service";
@@ -13,28 +14,26 @@ export const LB_ADDRESS_ANNOTATION = "lbipam.cilium.io/ips";
 
 const serviceSpec = (props: Record<string, any>) => (props.spec ?? {}) as { type?: string; externalIPs?: string[] };
 
-export const noNodePort: ResourceValidationPolicy = {
-  name: "k8s-no-nodeport",
+export const noNodePort = resourceRule({
+  id: "k8s-no-nodeport",
   description: "No Service of type NodePort: it opens a port on every node, past every entrypoint.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Use ClusterIP behind Traefik, or the one LoadBalancer address from the pool.",
-  validateResource: (args, report) => {
-    if (args.type !== SERVICE) return args.notApplicable("not a Service");
-    if (serviceSpec(args.props).type === "NodePort") report("is of type NodePort");
+  remediation: "Use ClusterIP behind Traefik, or the one LoadBalancer address from the pool.",
+  types: [SERVICE],
+  validate: (props, _args, report) => {
+    if (serviceSpec(props).type === "NodePort") report("is of type NodePort");
   },
-};
+});
 
-export const noExternalIps: ResourceValidationPolicy = {
-  name: "k8s-no-external-ips",
+export const noExternalIps = resourceRule({
+  id: "k8s-no-external-ips",
   description: "No Service claims externalIPs, which lets it capture traffic for any address.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Remove spec.externalIPs; take an address from the LoadBalancer pool instead.",
-  validateResource: (args, report) => {
-    if (args.type !== SERVICE) return args.notApplicable("not a Service");
-    const ips = serviceSpec(args.props).externalIPs ?? [];
+  remediation: "Remove spec.externalIPs; take an address from the LoadBalancer pool instead.",
+  types: [SERVICE],
+  validate: (props, _args, report) => {
+    const ips = serviceSpec(props).externalIPs ?? [];
     if (ips.length) report(`claims externalIPs ${ips.join(", ")}`);
   },
-};
+});
 
 /** Where LoadBalancer Services may live, and the pool their address must come from. */
 export interface LoadBalancerConfig {
@@ -104,17 +103,16 @@ function routeHosts(resource: PolicyResourceLike): string[] {
   return [];
 }
 
-export const routeTls: ResourceValidationPolicy = {
-  name: "k8s-route-tls",
+export const routeTls = resourceRule({
+  id: "k8s-route-tls",
   description: "Every route terminates TLS: an IngressRoute or Ingress without a tls section serves plain HTTP.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Add spec.tls (the default TLS store's wildcard certificate is used when it names no secret).",
-  validateResource: (args, report) => {
-    if (args.type !== INGRESS && args.type !== INGRESS_ROUTE) return args.notApplicable("not a route");
-    const tls = args.props.spec?.tls;
+  remediation: "Add spec.tls (the default TLS store's wildcard certificate is used when it names no secret).",
+  types: [INGRESS, INGRESS_ROUTE],
+  validate: (props, args, report) => {
+    const tls = props.spec?.tls;
     if (!tls || (Array.isArray(tls) && tls.length === 0)) report(`serves ${routeHosts(args).join(", ") || "its routes"} without TLS`);
   },
-};
+});
 
 /** Whether a certificate name covers a host: exactly, or as a wildcard one label deep. */
 const covers = (name: string, host: string) => name === host || (name.startsWith("*.") && host.endsWith(name.slice(1)) && !host.slice(0, -name.length + 1).includes("."));
