@@ -19,14 +19,17 @@ function parseArgs(argv: string[]): { stacks: PlannedStack[]; out: string } {
     const value = inline ?? argv[++i];
     if (flag === "--stack" && (value === "edge" || value === "home")) stacks = [value];
     else if (flag === "--out" && value) out = value;
-    else throw new Error(`${USAGE}\nunexpected argument: ${argv[i]}`);
+    else {
+      console.error(`${USAGE}\nunexpected argument: ${argv[i]}`);
+      process.exit(2);
+    }
   }
   return { stacks, out };
 }
 
 /**
- * Plans the stacks offline and writes out/<stack>/. Exits 2 on bad config, and 1 on a secret left in plain text or a
- * mandatory policy violation.
+ * Plans the stacks offline and writes out/<stack>/. Exits 1 when the plan is complete but has findings (a secret left
+ * plain, a schema or cross-stack problem, a mandatory policy violation), 2 on bad config, 3 when planning crashed.
  */
 async function main() {
   const { stacks, out } = parseArgs(process.argv.slice(2));
@@ -92,5 +95,5 @@ main().catch((err) => {
     process.exit(2);
   }
   console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exit(1);
+  process.exit(3);
 });

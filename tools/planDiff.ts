@@ -27,14 +27,15 @@ function git(cwd: string, ...args: string[]): string {
   return result.stdout.trim();
 }
 
-/** Runs a tree's own `plan` into a directory; exit 1 (policy or secret findings) still leaves a complete plan. */
+/** Runs a tree's own `plan` into a directory; exit 1 (findings) still leaves a complete plan, anything else fails. */
 function planTree(tree: string, out: string, tsNode: string): void {
   const result = spawnSync(process.execPath, ["-r", tsNode, join(tree, "tools/plan.ts"), "--out", out], {
     cwd: tree,
     encoding: "utf8",
     env: { ...process.env, TS_NODE_PROJECT: join(tree, "tsconfig.json") },
   });
-  if (result.status !== 0 && result.status !== 1) throw new Error(`planning ${tree} failed (exit ${result.status}):\n${result.stderr}`);
+  const complete = (result.status === 0 || result.status === 1) && STACKS.every((stack) => existsSync(join(out, stack, "resources.json")));
+  if (!complete) throw new Error(`planning ${tree} failed (exit ${result.status}):\n${result.stderr}`);
 }
 
 const readJson = <T>(path: string, fallback: T): T => (existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : fallback);

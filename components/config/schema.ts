@@ -66,6 +66,14 @@ const anyCidr = () =>
     if (!parseCidr(value)) ctx.addIssue({ code: "custom", message: 'must be a CIDR with host bits zero, such as "198.51.100.7/32" or "2001:db8::/48"' });
   });
 
+/** A container image pinned by tag (not "latest") or digest. */
+const image = () =>
+  text().superRefine((value, ctx) => {
+    const digest = /@sha256:[0-9a-f]{64}$/.test(value);
+    const tag = /:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.exec(value.replace(/@sha256:[0-9a-f]{64}$/, ""))?.[1];
+    if (!digest && (!tag || tag === "latest")) ctx.addIssue({ code: "custom", message: 'must be pinned: "repository:tag" (not latest) or "repository@sha256:<digest>"' });
+  });
+
 /** Where a catalog service is reachable from. */
 export const EXPOSURES = ["public", "vpn", "lan"] as const;
 export type Exposure = (typeof EXPOSURES)[number];
@@ -83,6 +91,44 @@ const serviceSchema = z.strictObject({
   terminatesTls: boolean().optional(),
   /** The app calls internal HTTPS names, so the internal CA's certificate (never its key) is reflected to it. */
   trustsInternalCa: boolean().optional(),
+  /** Container image, pinned; entries without one are run by components of their own (Headscale, say). */
+  image: image().optional(),
+  /** Plain environment; secrets go in secretEnv, by reference. */
+  env: z.record(z.string(), z.string()).optional(),
+  /** Environment from Secrets the operator creates: variable → { secret, key }. */
+  secretEnv: z.record(z.string(), z.strictObject({ secret: text(), key: text() })).optional(),
+  /** Persistent volumes; an app with storage runs as a StatefulSet and its claims outlive it. */
+  storage: z
+    .array(
+      z.strictObject({
+        name: text().regex(DNS_LABEL, "must be a DNS label"),
+        mountPath: text().regex(/^\//, "must be an absolute path"),
+        size: text().regex(/^\d+(Mi|Gi|Ti)$/, 'must be a size such as "10Gi"'),
+        storageClass: text().optional(),
+        accessMode: z.enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany", "ReadOnlyMany"]).default("ReadWriteOnce"),
+      }),
+    )
+    .optional(),
+  /** Paths the app writes to besides its storage; each gets an emptyDir, the root filesystem stays read-only. */
+  writablePaths: z.array(text().regex(/^\//, "must be an absolute path")).optional(),
+  /** The non-root user (and group) the app runs as; 1000 when unset. */
+  runAsUser: integer(1, 2147483647).optional(),
+  /** Resource requests, and the memory limit. */
+  resources: z.strictObject({ cpu: text().default("50m"), memory: text().default("128Mi"), memoryLimit: text().default("512Mi") }).optional(),
+  /** HTTP path for the probes; without it they open a TCP connection to the port. */
+  healthPath: text().regex(/^\//, "must start with /").optional(),
+  /** Port Prometheus scrapes, admitted from the monitoring namespace. */
+  metricsPort: integer(1, 65535).optional(),
+  /** Egress the app needs beyond DNS: "internet", CIDRs with ports, or FQDNs with ports. */
+  egress: z
+    .array(
+      z.union([
+        z.literal("internet"),
+        z.strictObject({ cidr: text(), ports: z.array(integer(1, 65535)).min(1) }),
+        z.strictObject({ fqdn: text(), ports: z.array(integer(1, 65535)).min(1) }),
+      ]),
+    )
+    .optional(),
 });
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 
@@ -132,14 +178,6 @@ const edgeShape = {
 
 const hostOrAddress = () => text().regex(/^[A-Za-z0-9.:-]+$/, "must be a host name or an IP address");
 const chartVersion = () => text().regex(/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/, 'must be an exact chart version such as "1.18.2"');
-
-/** A container image pinned by tag (not "latest") or digest. */
-const image = () =>
-  text().superRefine((value, ctx) => {
-    const digest = /@sha256:[0-9a-f]{64}$/.test(value);
-    const tag = /:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.exec(value.replace(/@sha256:[0-9a-f]{64}$/, ""))?.[1];
-    if (!digest && (!tag || tag === "latest")) ctx.addIssue({ code: "custom", message: 'must be pinned: "repository:tag" (not latest) or "repository@sha256:<digest>"' });
-  });
 
 const homeShape = {
   edgeStack: text(),
@@ -271,6 +309,9 @@ function commonProblems(c: CommonRaw): Problem[] {
       problems.push({ key: `${at}.hostname`, message: `"${s.hostname}" is used twice (also ${other < 0 ? "homelab:edgeHostname" : `services[${other}]`}); hostnames must be unique` });
     }
     hostnames.set(s.hostname, i);
+    if (s.metricsPort !== undefined && s.metricsPort === s.port) {
+      problems.push({ key: `${at}.metricsPort`, message: `${s.metricsPort} collides with the app's port; metrics need a port of their own` });
+    }
     if (s.tcpPorts?.length && s.exposure !== "public") {
       problems.push({ key: `${at}.tcpPorts`, message: `only public services forward raw TCP ports through the edge; "${s.name}" is ${s.exposure}` });
     }

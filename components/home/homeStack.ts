@@ -6,6 +6,7 @@ import { HomeConfig } from "../config/schema";
 import { readEdgeOutputs } from "../contract/edge";
 import { HomeStackOutputs } from "../contract/home";
 import { edgeForwards } from "../edge/tunnelPlan";
+import { AppService } from "../apps/appService";
 import { StackBuild } from "../stackBuild";
 import { CertManager } from "./certManager";
 import { Cilium } from "./cilium";
@@ -13,6 +14,9 @@ import { Reflector } from "./reflector";
 import { Traefik } from "./traefik";
 import { ENTRYPOINTS } from "./traefikValues";
 import { GatewayRoute, TUNNEL_NAMESPACE, TunnelGateway } from "./tunnelGateway";
+
+/** Where Prometheus runs; apps admit it to their metrics port. */
+export const MONITORING_NAMESPACE = "monitoring";
 
 /** Where each port the edge forwards to the gateway goes: web ports to Traefik's tunnel entrypoints, raw TCP to its app. */
 export function gatewayRoutes(config: Pick<HomeConfig, "services" | "network">, traefik: { host: string; namespace: string }): GatewayRoute[] {
@@ -83,6 +87,11 @@ export function buildHomeStack(): StackBuild {
     },
     { providers: [provider], dependsOn: [traefik.chart] },
   );
+
+  // Every catalog entry with an image runs as an app; the others (Headscale) have components of their own.
+  for (const service of config.services.filter((s) => s.image)) {
+    new AppService(service.name, { service, namespaces: { traefik: traefik.namespace, monitoring: MONITORING_NAMESPACE } }, { providers: [provider], dependsOn: [traefik.chart, ...cilium.ready] });
+  }
 
   const outputs: { [K in keyof HomeStackOutputs & string]: pulumi.Input<HomeStackOutputs[K]> } = {
     gatewayLbIp: config.loadBalancer.traefikAddress,

@@ -9,6 +9,14 @@ describe("checks across the edge and home stacks", () => {
     assert.deepEqual(crossStackProblems(edge, home), []);
   });
 
+  it("reports a route through the tunnel whose hostname the edge does not publish", async () => {
+    const wiki = JSON.stringify([{ name: "wiki", hostname: "wiki.example.com", exposure: "public", port: 3000, image: "ghcr.io/example/wiki:2.5.1" }]);
+    const home = await runHome({ services: wiki });
+    const edge = await runEdge();
+    assert.deepEqual(crossStackProblems(edge, home).filter((p) => p.includes("CNAME")), ["the home stack routes wiki.example.com through the tunnel, but the edge publishes no CNAME for it"]);
+    assert.deepEqual(crossStackProblems(await runEdge({ services: wiki }), home).filter((p) => p.includes("CNAME")), []);
+  });
+
   it("reports a forwarded port with no listener, and a listener nothing forwards to", async () => {
     const edge = await runEdge();
     const home = await runHome({}, edge);

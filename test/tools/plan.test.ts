@@ -134,7 +134,7 @@ describe("npm run plan", function () {
 
   it("refuses an unknown argument", () => {
     const result = plan(dir, "--stack", "prod");
-    assert.equal(result.status, 1);
+    assert.equal(result.status, 2);
     assert.match(result.stderr, /usage: npm run plan/);
   });
 });

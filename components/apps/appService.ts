@@ -1,0 +1,118 @@
+import { ICiliumNetworkPolicy } from "@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy";
+import { IIngressRoute } from "@kubernetes-models/traefik/traefik.io/v1alpha1/IngressRoute";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { appNamespace } from "../config/catalog";
+import { ServiceConfig } from "../config/schema";
+import { typedCustomResource } from "../home/customResource";
+import { podSecurityLabels } from "../home/podSecurity";
+import { LAN_ENTRYPOINTS, TUNNEL_ENTRYPOINTS } from "../home/traefikValues";
+import { appNetworkPolicies, fqdnPolicy } from "./networkPolicies";
+
+export interface AppServiceArgs {
+  /** The catalog entry; it must have an image. */
+  service: ServiceConfig;
+  /** Namespaces the app's policies admit: Traefik's to its port, monitoring's to its metrics port. */
+  namespaces: { traefik: string; monitoring: string };
+}
+
+export const DEFAULT_USER = 1000;
+const DEFAULT_RESOURCES = { cpu: "50m", memory: "128Mi", memoryLimit: "512Mi" };
+
+/** The entrypoints a route binds: public apps are reachable through the edge too, private ones only on the LAN. */
+export function routeEntrypoints(exposure: ServiceConfig["exposure"]): string[] {
+  return exposure === "public" ? [...LAN_ENTRYPOINTS, ...TUNNEL_ENTRYPOINTS] : [...LAN_ENTRYPOINTS];
+}
+
+/**
+ * One catalog app: its namespace (restricted), a hardened workload, a ClusterIP Service, a TLS route on its hostname
+ * bound by exposure, claims that outlive it, and default-deny network policies opened only as the entry declares.
+ */
+export class AppService extends pulumi.ComponentResource {
+  readonly namespace: string;
+
+  constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab:apps:AppService", name, {}, opts);
+    const s = args.service;
+    if (!s.image) throw new Error(`AppService ${name}: catalog entry "${s.name}" has no image`);
+    const namespace = appNamespace(s);
+    this.namespace = namespace;
+    const labels = { "app.kubernetes.io/name": s.name };
+    const ns = new k8s.core.v1.Namespace(name, { metadata: { name: namespace, labels: podSecurityLabels("restricted") } }, { parent: this });
+    const inNamespace = { parent: this, dependsOn: [ns] };
+
+    const claims = (s.storage ?? []).map(
+      (volume) =>
+        new k8s.core.v1.PersistentVolumeClaim(
+          `${name}-${volume.name}`,
+          {
+            metadata: { name: `${s.name}-${volume.name}`, namespace, labels },
+            spec: { accessModes: [volume.accessMode], resources: { requests: { storage: volume.size } }, ...(volume.storageClass ? { storageClassName: volume.storageClass } : {}) },
+          },
+          // Data outlives the app: removing it from the catalog leaves the claim, and the plan says so.
+          { ...inNamespace, retainOnDelete: true },
+        ),
+    );
+
+    const resources = { ...DEFAULT_RESOURCES, ...s.resources };
+    const user = s.runAsUser ?? DEFAULT_USER;
+    const probe = s.healthPath ? { httpGet: { path: s.healthPath, port: s.port } } : { tcpSocket: { port: s.port } };
+    const writable = ["/tmp", ...(s.writablePaths ?? [])];
+    const podSpec = {
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: user, runAsGroup: user, fsGroup: user, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [
+        {
+          name: s.name,
+          image: s.image,
+          ports: [{ name: "http", containerPort: s.port }, ...(s.metricsPort ? [{ name: "metrics", containerPort: s.metricsPort }] : [])],
+          env: [
+            ...Object.entries(s.env ?? {}).map(([key, value]) => ({ name: key, value })),
+            ...Object.entries(s.secretEnv ?? {}).map(([key, ref]) => ({ name: key, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } })),
+          ],
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true },
+          resources: { requests: { cpu: resources.cpu, memory: resources.memory }, limits: { memory: resources.memoryLimit } },
+          readinessProbe: { ...probe, periodSeconds: 10 },
+          livenessProbe: { ...probe, periodSeconds: 20, failureThreshold: 3 },
+          volumeMounts: [
+            ...(s.storage ?? []).map((v) => ({ name: v.name, mountPath: v.mountPath })),
+            ...writable.map((path, i) => ({ name: `scratch-${i}`, mountPath: path })),
+          ],
+        },
+      ],
+      volumes: [
+        ...(s.storage ?? []).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: `${s.name}-${v.name}` } })),
+        ...writable.map((_, i) => ({ name: `scratch-${i}`, emptyDir: {} })),
+      ],
+    };
+    const template = { metadata: { labels }, spec: podSpec };
+    const workloadMeta = { name: s.name, namespace, labels };
+    if (claims.length) {
+      new k8s.apps.v1.StatefulSet(name, { metadata: workloadMeta, spec: { replicas: 1, serviceName: s.name, selector: { matchLabels: labels }, template } }, { parent: this, dependsOn: [ns, ...claims] });
+    } else {
+      new k8s.apps.v1.Deployment(name, { metadata: workloadMeta, spec: { replicas: 1, selector: { matchLabels: labels }, template } }, inNamespace);
+    }
+
+    new k8s.core.v1.Service(name, { metadata: { name: s.name, namespace, labels }, spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: s.port, targetPort: s.port }] } }, inNamespace);
+    typedCustomResource<IIngressRoute>(
+      `${name}-route`,
+      {
+        apiVersion: "traefik.io/v1alpha1",
+        kind: "IngressRoute",
+        metadata: { name: s.name, namespace },
+        // No secret named: the default TLS store's wildcard certificate serves it.
+        spec: { entryPoints: routeEntrypoints(s.exposure), routes: [{ match: `Host(\`${s.hostname}\`)`, kind: "Rule", services: [{ name: s.name, port: s.port }] }], tls: {} },
+      },
+      inNamespace,
+    );
+
+    for (const policy of appNetworkPolicies(s, args.namespaces)) {
+      new k8s.networking.v1.NetworkPolicy(`${name}-${policy.name}`, { metadata: { name: policy.name, namespace }, spec: policy.spec }, inNamespace);
+    }
+    const fqdn = fqdnPolicy(s);
+    if (fqdn) {
+      typedCustomResource<ICiliumNetworkPolicy>(`${name}-fqdn-egress`, { apiVersion: "cilium.io/v2", kind: "CiliumNetworkPolicy", metadata: { name: "fqdn-egress", namespace }, spec: fqdn as ICiliumNetworkPolicy["spec"] }, inNamespace);
+    }
+    this.registerOutputs({ namespace });
+  }
+}
