@@ -5,8 +5,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { appNamespace } from "../config/catalog";
 import { ServiceConfig } from "../config/schema";
 import { typedCustomResource } from "../home/customResource";
-import { podSecurityLabels } from "../home/podSecurity";
+import { exemptionAnnotation } from "../../policy/workloads";
+import { podSecurityLabels, waiverAnnotations } from "../home/podSecurity";
 import { LAN_ENTRYPOINTS, TUNNEL_ENTRYPOINTS } from "../home/traefikValues";
+import { gluetunSidecar, WAIVER_RULES } from "./gluetun";
 import { appNetworkPolicies, fqdnPolicy } from "./networkPolicies";
 
 export interface AppServiceArgs {
@@ -14,6 +16,8 @@ export interface AppServiceArgs {
   service: ServiceConfig;
   /** Namespaces the app's policies admit: Traefik's to its port, monitoring's to its metrics port. */
   namespaces: { traefik: string; monitoring: string };
+  /** For apps with a VPN: the Gluetun image, and the cluster networks its kill switch lets through. */
+  vpn?: { image: string; clusterCidrs: string[] };
 }
 
 export const DEFAULT_USER = 1000;
@@ -38,7 +42,20 @@ export class AppService extends pulumi.ComponentResource {
     const namespace = appNamespace(s);
     this.namespace = namespace;
     const labels = { "app.kubernetes.io/name": s.name };
-    const ns = new k8s.core.v1.Namespace(name, { metadata: { name: namespace, labels: podSecurityLabels("restricted") } }, { parent: this });
+    if (s.vpn && !args.vpn) throw new Error(`AppService ${name}: "${s.name}" declares a VPN but no Gluetun settings were given`);
+    const sidecar = s.vpn ? gluetunSidecar({ vpn: s.vpn, image: args.vpn!.image, appPort: s.port, clusterCidrs: args.vpn!.clusterCidrs }) : undefined;
+    // Admission has no per-workload exemption: a NET_ADMIN sidecar makes the whole namespace privileged, said why.
+    const ns = new k8s.core.v1.Namespace(
+      name,
+      {
+        metadata: {
+          name: namespace,
+          labels: podSecurityLabels(sidecar ? "privileged" : "restricted"),
+          annotations: waiverAnnotations(sidecar?.waivers ?? []),
+        },
+      },
+      { parent: this },
+    );
     const inNamespace = { parent: this, dependsOn: [ns] };
 
     const claims = (s.storage ?? []).map(
@@ -62,6 +79,7 @@ export class AppService extends pulumi.ComponentResource {
       automountServiceAccountToken: false,
       securityContext: { runAsNonRoot: true, runAsUser: user, runAsGroup: user, fsGroup: user, seccompProfile: { type: "RuntimeDefault" } },
       containers: [
+        ...(sidecar ? [sidecar.container] : []),
         {
           name: s.name,
           image: s.image,
@@ -83,10 +101,13 @@ export class AppService extends pulumi.ComponentResource {
       volumes: [
         ...(s.storage ?? []).map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: `${s.name}-${v.name}` } })),
         ...writable.map((_, i) => ({ name: `scratch-${i}`, emptyDir: {} })),
+        ...(sidecar?.volumes ?? []),
       ],
     };
     const template = { metadata: { labels }, spec: podSpec };
-    const workloadMeta = { name: s.name, namespace, labels };
+    // The policy pack's waivers match the namespace's Pod Security waivers, reason for reason.
+    const exemptions = Object.fromEntries((sidecar?.waivers ?? []).flatMap((w) => WAIVER_RULES[w.rule].map((rule) => [exemptionAnnotation(rule), w.reason])));
+    const workloadMeta = { name: s.name, namespace, labels, ...(sidecar ? { annotations: exemptions } : {}) };
     if (claims.length) {
       new k8s.apps.v1.StatefulSet(name, { metadata: workloadMeta, spec: { replicas: 1, serviceName: s.name, selector: { matchLabels: labels }, template } }, { parent: this, dependsOn: [ns, ...claims] });
     } else {
@@ -106,7 +127,7 @@ export class AppService extends pulumi.ComponentResource {
       inNamespace,
     );
 
-    for (const policy of appNetworkPolicies(s, args.namespaces)) {
+    for (const policy of appNetworkPolicies(s, args.namespaces, sidecar?.endpointPorts)) {
       new k8s.networking.v1.NetworkPolicy(`${name}-${policy.name}`, { metadata: { name: policy.name, namespace }, spec: policy.spec }, inNamespace);
     }
     const fqdn = fqdnPolicy(s);

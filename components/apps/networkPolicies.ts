@@ -23,7 +23,7 @@ export interface PolicySpec {
  * An app namespace's NetworkPolicies: default deny both ways, then exactly what the catalog entry needs. CIDRs and
  * "internet" are expressible as NetworkPolicy ipBlocks; only FQDN egress needs Cilium (see fqdnPolicy).
  */
-export function appNetworkPolicies(service: ServiceConfig, namespaces: { traefik: string; monitoring: string }): PolicySpec[] {
+export function appNetworkPolicies(service: ServiceConfig, namespaces: { traefik: string; monitoring: string }, vpnEndpointPorts?: number[]): PolicySpec[] {
   const policies: PolicySpec[] = [
     { name: "default-deny", spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
     { name: "allow-same-namespace", spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{ from: [{ podSelector: {} }] }], egress: [{ to: [{ podSelector: {} }] }] } },
@@ -32,6 +32,13 @@ export function appNetworkPolicies(service: ServiceConfig, namespaces: { traefik
   ];
   if (service.metricsPort) {
     policies.push({ name: "allow-metrics", spec: { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [fromNamespace(namespaces.monitoring)], ports: tcp([service.metricsPort]) }] } });
+  }
+  // With a VPN the pod reaches the internet only through the tunnel: its endpoints' ports, nothing else.
+  if (vpnEndpointPorts) {
+    const internet = [{ ipBlock: { cidr: "0.0.0.0/0", except: NOT_INTERNET } }];
+    const ports = vpnEndpointPorts.flatMap((port) => [{ protocol: "UDP", port }, { protocol: "TCP", port }]);
+    policies.push({ name: "allow-vpn-endpoints", spec: { podSelector: {}, policyTypes: ["Egress"], egress: [{ to: internet, ports }] } });
+    return policies;
   }
   const egress = (service.egress ?? []).flatMap((rule): EgressRule[] => {
     if (rule === "internet") return [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NOT_INTERNET } }] }];

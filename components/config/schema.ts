@@ -129,6 +129,21 @@ const serviceSchema = z.strictObject({
       ]),
     )
     .optional(),
+  /** Route all of the app's traffic through a Gluetun VPN sidecar in its pod, with the kill switch on. */
+  vpn: z
+    .strictObject({
+      /** Gluetun's VPN_SERVICE_PROVIDER, e.g. "mullvad", "protonvpn". */
+      provider: text(),
+      /** WireGuard runs in kernel mode and needs no /dev/net/tun; OpenVPN does, an explicit exemption. */
+      type: z.enum(["wireguard", "openvpn"], { error: "must be wireguard or openvpn" }).default("wireguard"),
+      region: text().optional(),
+      /** Secret in the app's namespace: wireguard_private_key and wireguard_addresses, or openvpn_user and openvpn_password. */
+      credentialsSecret: text().optional(),
+      portForwarding: boolean().default(false),
+      /** Ports the VPN endpoints listen on; the pod may reach nothing else. */
+      endpointPorts: z.array(integer(1, 65535)).optional(),
+    })
+    .optional(),
 });
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 
@@ -200,6 +215,9 @@ const homeShape = {
   /** Brings up kernel WireGuard in the gateway pod; needs wg-quick, ip and bash. */
   gatewayWireguardImage: image().default("lscr.io/linuxserver/wireguard:1.0.20250521"),
   gatewayHaproxyImage: image().default("docker.io/library/haproxy:3.2.4-alpine"),
+  /** The cluster's Service network; Gluetun's kill switch lets traffic to it through, so cluster DNS keeps working. */
+  serviceCidr: cidr(4).default("10.43.0.0/16"),
+  gluetunImage: image().default("docker.io/qmcgaw/gluetun:v3.40.0"),
 };
 
 /** Keys declared `secret: true`; their values never pass through the schema as plain text. */
@@ -239,11 +257,12 @@ export interface EdgeConfig extends CommonConfig {
 
 export interface HomeConfig extends CommonConfig {
   edgeStack: string;
-  cluster: { kubeconfig?: string; context: string; serviceHost: string; servicePort: number; podCidr: string };
+  cluster: { kubeconfig?: string; context: string; serviceHost: string; servicePort: number; podCidr: string; serviceCidr: string };
   loadBalancer: { pool: string; traefikAddress: string; interfaces: string[] };
   gatewayApi: { enabled: boolean; version: string };
   charts: { cilium: string; traefik: string; certManager: string; reflector: string };
   gatewayImages: { wireguard: string; haproxy: string };
+  gluetunImage: string;
 }
 
 type Problem = { key: string; message: string };
@@ -311,6 +330,12 @@ function commonProblems(c: CommonRaw): Problem[] {
     hostnames.set(s.hostname, i);
     if (s.metricsPort !== undefined && s.metricsPort === s.port) {
       problems.push({ key: `${at}.metricsPort`, message: `${s.metricsPort} collides with the app's port; metrics need a port of their own` });
+    }
+    if (s.vpn && !s.vpn.credentialsSecret) {
+      problems.push({ key: `${at}.vpn.credentialsSecret`, message: `is required: a VPN sidecar without credentials cannot connect, and the kill switch would cut "${s.name}" off` });
+    }
+    if (s.vpn && s.egress?.length) {
+      problems.push({ key: `${at}.egress`, message: `"${s.name}" sends everything through its VPN; declare no egress of its own` });
     }
     if (s.tcpPorts?.length && s.exposure !== "public") {
       problems.push({ key: `${at}.tcpPorts`, message: `only public services forward raw TCP ports through the edge; "${s.name}" is ${s.exposure}` });
@@ -418,6 +443,10 @@ function homeProblems(c: z.infer<typeof homeSchema>): Problem[] {
   for (const [key, other] of [["lanCidr", lan], ["tunnelCidr", parseCidr(c.tunnelCidr)!]] as const) {
     if (cidrsOverlap(pods, other)) problems.push({ key: "podCidr", message: `"${c.podCidr}" overlaps homelab:${key} ${other.text}` });
   }
+  const services = parseCidr(c.serviceCidr)!;
+  for (const [key, other] of [["lanCidr", lan], ["tunnelCidr", parseCidr(c.tunnelCidr)!], ["podCidr", pods]] as const) {
+    if (cidrsOverlap(services, other)) problems.push({ key: "serviceCidr", message: `"${c.serviceCidr}" overlaps homelab:${key} ${other.text}` });
+  }
   const address = c.traefikAddress ?? defaultTraefikAddress(c.lbPool);
   if (!containsAddress(pool, address)) {
     problems.push({ key: "traefikAddress", message: `"${address}" must be an IPv4 address inside homelab:lbPool ${c.lbPool}` });
@@ -431,11 +460,12 @@ export function parseHomeConfig(raw: Record<string, unknown>): HomeConfig {
   return {
     ...toCommon(c),
     edgeStack: c.edgeStack,
-    cluster: { kubeconfig: c.kubeconfig, context: c.kubeContext, serviceHost: c.k8sServiceHost, servicePort: c.k8sServicePort, podCidr: c.podCidr },
+    cluster: { kubeconfig: c.kubeconfig, context: c.kubeContext, serviceHost: c.k8sServiceHost, servicePort: c.k8sServicePort, podCidr: c.podCidr, serviceCidr: c.serviceCidr },
     loadBalancer: { pool: c.lbPool, traefikAddress: c.traefikAddress ?? defaultTraefikAddress(c.lbPool), interfaces: c.l2Interfaces },
     gatewayApi: { enabled: c.gatewayApi, version: c.gatewayApiVersion },
     charts: { cilium: c.ciliumVersion, traefik: c.traefikVersion, certManager: c.certManagerVersion, reflector: c.reflectorVersion },
     gatewayImages: { wireguard: c.gatewayWireguardImage, haproxy: c.gatewayHaproxyImage },
+    gluetunImage: c.gluetunImage,
   };
 }
 

@@ -90,7 +90,15 @@ export function buildHomeStack(): StackBuild {
 
   // Every catalog entry with an image runs as an app; the others (Headscale) have components of their own.
   for (const service of config.services.filter((s) => s.image)) {
-    new AppService(service.name, { service, namespaces: { traefik: traefik.namespace, monitoring: MONITORING_NAMESPACE } }, { providers: [provider], dependsOn: [traefik.chart, ...cilium.ready] });
+    new AppService(
+      service.name,
+      {
+        service,
+        namespaces: { traefik: traefik.namespace, monitoring: MONITORING_NAMESPACE },
+        vpn: { image: config.gluetunImage, clusterCidrs: [config.cluster.podCidr, config.cluster.serviceCidr] },
+      },
+      { providers: [provider], dependsOn: [traefik.chart, ...cilium.ready] },
+    );
   }
 
   const outputs: { [K in keyof HomeStackOutputs & string]: pulumi.Input<HomeStackOutputs[K]> } = {

@@ -1,0 +1,78 @@
+import type * as k8s from "@pulumi/kubernetes";
+import { ServiceConfig } from "../config/schema";
+import { PodSecurityWaiver } from "../home/podSecurity";
+
+type Vpn = NonNullable<ServiceConfig["vpn"]>;
+type Container = k8s.types.input.core.v1.Container;
+type Volume = k8s.types.input.core.v1.Volume;
+
+export interface GluetunSpec {
+  vpn: Vpn;
+  image: string;
+  /** The app's port, which Gluetun's firewall must let Traefik reach. */
+  appPort: number;
+  /** Pod and Service networks: let through the kill switch, so cluster DNS and in-cluster callers keep working. */
+  clusterCidrs: string[];
+}
+
+/** Where a VPN's endpoints listen when the entry does not say. */
+export const DEFAULT_ENDPOINT_PORTS: Record<Vpn["type"], number[]> = { wireguard: [51820], openvpn: [1194, 443] };
+const HEALTH_PORT = 9999;
+
+const fromSecret = (name: string, secret: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
+
+/**
+ * The Gluetun sidecar that carries all of a pod's traffic (containers share the network namespace). Its firewall is
+ * the kill switch: nothing leaves but through the tunnel, except to the cluster's own networks.
+ */
+export function gluetunSidecar(spec: GluetunSpec): { container: Container; volumes: Volume[]; waivers: PodSecurityWaiver[]; endpointPorts: number[] } {
+  const { vpn } = spec;
+  const secret = vpn.credentialsSecret!;
+  const credentials =
+    vpn.type === "wireguard"
+      ? [fromSecret("WIREGUARD_PRIVATE_KEY", secret, "wireguard_private_key"), fromSecret("WIREGUARD_ADDRESSES", secret, "wireguard_addresses")]
+      : [fromSecret("OPENVPN_USER", secret, "openvpn_user"), fromSecret("OPENVPN_PASSWORD", secret, "openvpn_password")];
+  const env = [
+    { name: "VPN_SERVICE_PROVIDER", value: vpn.provider },
+    { name: "VPN_TYPE", value: vpn.type },
+    ...(vpn.region ? [{ name: "SERVER_REGIONS", value: vpn.region }] : []),
+    // Kernel WireGuard needs no /dev/net/tun, so no host device reaches the pod.
+    ...(vpn.type === "wireguard" ? [{ name: "WIREGUARD_IMPLEMENTATION", value: "kernel" }] : []),
+    ...credentials,
+    { name: "FIREWALL", value: "on" },
+    { name: "FIREWALL_INPUT_PORTS", value: String(spec.appPort) },
+    { name: "FIREWALL_OUTBOUND_SUBNETS", value: spec.clusterCidrs.join(",") },
+    // Keep the cluster's resolver, so Service names still resolve; Gluetun's own DNS would only know the internet.
+    { name: "DNS_KEEP_NAMESERVER", value: "on" },
+    { name: "VPN_PORT_FORWARDING", value: vpn.portForwarding ? "on" : "off" },
+    { name: "HEALTH_SERVER_ADDRESS", value: `:${HEALTH_PORT}` },
+  ];
+  const tun = vpn.type === "openvpn";
+  const probe = { httpGet: { path: "/", port: HEALTH_PORT } };
+  return {
+    container: {
+      name: "gluetun",
+      image: spec.image,
+      env,
+      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: false, runAsUser: 0, capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] } },
+      resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+      readinessProbe: { ...probe, periodSeconds: 10 },
+      livenessProbe: { ...probe, periodSeconds: 30, failureThreshold: 3 },
+      volumeMounts: [{ name: "gluetun-state", mountPath: "/gluetun" }, { name: "gluetun-tmp", mountPath: "/tmp" }, ...(tun ? [{ name: "tun", mountPath: "/dev/net/tun" }] : [])],
+    },
+    volumes: [{ name: "gluetun-state", emptyDir: {} }, { name: "gluetun-tmp", emptyDir: {} }, ...(tun ? [{ name: "tun", hostPath: { path: "/dev/net/tun", type: "CharDevice" } }] : [])],
+    waivers: [
+      { rule: "capabilities", reason: "the gluetun sidecar adds NET_ADMIN to bring up the tunnel and its kill-switch firewall" },
+      { rule: "runAsNonRoot", reason: "the gluetun sidecar runs as root to manage the pod's network" },
+      ...(tun ? [{ rule: "hostPath", reason: "OpenVPN needs /dev/net/tun from the node" }] : []),
+    ],
+    endpointPorts: vpn.endpointPorts ?? DEFAULT_ENDPOINT_PORTS[vpn.type],
+  };
+}
+
+/** Pod Security waivers named as the policy pack's rules, for the workload's exemption annotations. */
+export const WAIVER_RULES: Record<string, string[]> = {
+  capabilities: ["k8s-capabilities"],
+  runAsNonRoot: ["k8s-run-as-non-root", "k8s-run-as-user"],
+  hostPath: ["k8s-host-path", "k8s-volume-types"],
+};

@@ -1,0 +1,74 @@
+import { strict as assert } from "node:assert";
+import { DEFAULT_ENDPOINT_PORTS, gluetunSidecar } from "../../components/apps/gluetun";
+import { ConfigError, parseEdgeConfig } from "../../components/config/schema";
+import { allPolicies } from "../../policy/policies";
+import { manifestOf, validateManifest } from "../../tools/offline/manifests";
+import { runPolicies, targetsOf } from "../../tools/offline/policyRunner";
+import { validEdgeRaw } from "../support/fixtures";
+import { resourceOf, runHome } from "../support/offline";
+
+const TORRENT = {
+  name: "torrent",
+  hostname: "torrent.example.com",
+  exposure: "vpn",
+  port: 8080,
+  image: "docker.io/qbittorrentofficial/qbittorrent-nox:5.1.2-1",
+  vpn: { provider: "mullvad", type: "wireguard", region: "Sweden", credentialsSecret: "torrent-vpn" },
+};
+const catalog = (entry: object) => JSON.stringify([...JSON.parse(validEdgeRaw().services), entry]);
+const env = (container: { env?: unknown }) => Object.fromEntries(((container.env ?? []) as { name: string; value?: string; valueFrom?: unknown }[]).map((e) => [e.name, e.value ?? e.valueFrom]));
+
+describe("VPN sidecar (Gluetun)", function () {
+  this.timeout(60000);
+
+  it("puts NET_ADMIN on the sidecar only, runs kernel WireGuard with the kill switch, and keeps cluster DNS and Traefik working", async () => {
+    const home = await runHome({ services: catalog(TORRENT) });
+    const pod = (resourceOf(home, "kubernetes:apps/v1:Deployment", "torrent").inputs.spec as any).template.spec;
+    const [gluetun, app] = pod.containers;
+    assert.equal(gluetun.name, "gluetun");
+    assert.deepEqual(gluetun.securityContext.capabilities, { drop: ["ALL"], add: ["NET_ADMIN"] });
+    assert.deepEqual(app.securityContext.capabilities, { drop: ["ALL"] });
+    const vars = env(gluetun);
+    assert.equal(vars.WIREGUARD_IMPLEMENTATION, "kernel");
+    assert.equal(vars.FIREWALL, "on");
+    assert.equal(vars.FIREWALL_INPUT_PORTS, "8080", "Traefik still reaches the app's port");
+    assert.equal(vars.FIREWALL_OUTBOUND_SUBNETS, "10.42.0.0/16,10.43.0.0/16", "pods and Services, cluster DNS among them");
+    assert.equal(vars.DNS_KEEP_NAMESERVER, "on");
+    assert.deepEqual(vars.WIREGUARD_PRIVATE_KEY, { secretKeyRef: { name: "torrent-vpn", key: "wireguard_private_key" } });
+    assert.ok(!pod.volumes.some((v: any) => v.hostPath), "kernel WireGuard needs no /dev/net/tun");
+  });
+
+  it("lets the pod reach only the VPN endpoints' ports, and labels its namespace privileged with the waivers named", async () => {
+    const home = await runHome({ services: catalog(TORRENT) });
+    const egress = (resourceOf(home, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "torrent-allow-vpn-endpoints").inputs.spec as any).egress;
+    assert.deepEqual(egress[0].ports, [{ protocol: "UDP", port: 51820 }, { protocol: "TCP", port: 51820 }]);
+    const ns = resourceOf(home, "kubernetes:core/v1:Namespace", "torrent").inputs.metadata as any;
+    assert.equal(ns.labels["pod-security.kubernetes.io/enforce"], "privileged");
+    assert.match(ns.annotations["homelab.dev/pod-security-waivers"], /^capabilities: .*NET_ADMIN.*; runAsNonRoot: /);
+    const violations = await runPolicies(allPolicies, targetsOf(home.resources));
+    assert.deepEqual(violations.filter((v) => v.level === "mandatory"), [], "the pack passes through the workload's named exemptions");
+    for (const r of home.resources.filter((r) => (r.inputs.metadata as any)?.namespace === "torrent")) assert.deepEqual(await validateManifest(manifestOf(r, "[secret]")!), [], r.name);
+  });
+
+  it("OpenVPN mounts /dev/net/tun as an explicit, named exemption", () => {
+    const sidecar = gluetunSidecar({ vpn: { provider: "protonvpn", type: "openvpn", credentialsSecret: "s", portForwarding: true }, image: "x:1", appPort: 8080, clusterCidrs: ["10.42.0.0/16"] });
+    assert.deepEqual(sidecar.volumes.find((v) => v.name === "tun"), { name: "tun", hostPath: { path: "/dev/net/tun", type: "CharDevice" } });
+    assert.ok(sidecar.waivers.some((w) => w.rule === "hostPath" && /tun/.test(w.reason)));
+    assert.deepEqual(sidecar.endpointPorts, DEFAULT_ENDPOINT_PORTS.openvpn);
+    assert.equal(env(sidecar.container).VPN_PORT_FORWARDING, "on");
+  });
+
+  it("refuses a VPN without credentials, and an app that declares egress besides its VPN", () => {
+    const refuse = (entry: object) => {
+      try {
+        parseEdgeConfig({ ...validEdgeRaw(), services: catalog(entry) });
+      } catch (err) {
+        assert.ok(err instanceof ConfigError);
+        return err.message;
+      }
+      assert.fail("accepted");
+    };
+    assert.match(refuse({ ...TORRENT, vpn: { provider: "mullvad" } }), /homelab:services\[3\]\.vpn\.credentialsSecret: is required: a VPN sidecar without credentials/);
+    assert.match(refuse({ ...TORRENT, egress: ["internet"] }), /homelab:services\[3\]\.egress: "torrent" sends everything through its VPN/);
+  });
+});
