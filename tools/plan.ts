@@ -1,13 +1,13 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { stringify } from "yaml";
 import { ConfigError } from "../components/config/schema";
-import { contractSecretProblems, PlannedStack, planStacks, renderOutputsJson, renderResourcesJson, renderTree } from "./offline/planStacks";
-import { chartsOf, manifestOf, renderManifest, validateManifest } from "./offline/manifests";
 import { crossStackProblems } from "./offline/crossStack";
+import { OfflineRun } from "./offline/engine";
+import { chartsOf, manifestOf, renderManifest, validateManifest } from "./offline/manifests";
+import { contractSecretProblems, PlannedStack, planStacks, renderOutputsJson, renderResourcesJson, renderTree } from "./offline/planStacks";
 import { renderViolations } from "./offline/policyRunner";
 import { SECRET_PLACEHOLDER } from "./offline/stackConfig";
-import { stringify } from "yaml";
-import { OfflineRun } from "./offline/engine";
 
 const USAGE = "usage: npm run plan [-- --stack edge|home] [--out DIR]";
 
