@@ -72,7 +72,7 @@ http { access_log off; client_body_temp_path ${backend}/tmp; proxy_temp_path ${b
 /** Plans the home stack with a catalog of n apps; returns seconds. */
 async function planTime(n: number): Promise<number> {
   const exposures = ["public", "vpn", "lan"];
-  const services = JSON.stringify(Array.from({ length: n }, (_, i) => ({ name: `app${i}`, hostname: `app${i}.example.com`, exposure: exposures[i % 3], port: 8080 })));
+  const services = JSON.stringify(Array.from({ length: n }, (_, i) => ({ name: `app${i}`, hostname: `app${i}.example.com`, exposure: exposures[i % 3], port: 8080, image: "ghcr.io/example/app:1.0.0" })));
   const edgeConfig = loadStackConfig("edge");
   const edge = await runOffline({ stack: "edge", config: { ...edgeConfig.config, "homelab:services": services }, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
   const homeConfig = loadStackConfig("home");
