@@ -1,6 +1,5 @@
 import { BlockList, isIP } from "node:net";
-import { StackValidationPolicy } from "@pulumi/policy";
-import { resourceRule, TYPES } from "./support";
+import { resourceRule, stackRule, TYPES } from "./support";
 
 /** Address space that must never be published: private, CGNAT, loopback, link-local, ULA and unspecified. */
 const NON_PUBLIC: [string, number, "ipv4" | "ipv6"][] = [
@@ -47,12 +46,11 @@ interface RecordProps {
 const recordsOf = (resources: { type: string; props: Record<string, unknown>; urn: string }[]) =>
   resources.filter((r) => r.type === TYPES.dnsRecord).map((r) => ({ ...(r.props as RecordProps), urn: r.urn }));
 
-export const servicesAreCnames: StackValidationPolicy = {
-  name: "dns-services-cname-to-edge",
+export const servicesAreCnames = stackRule({
+  id: "dns-services-cname-to-edge",
   description: "The edge hostname is the only name with A/AAAA records; every service record is a CNAME to it, so moving the VPS changes one record.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Give services exposure public in the catalog; the CloudflareDns component makes their CNAMEs.",
-  validateStack: (args, report) => {
+  remediation: "Give services exposure public in the catalog; the CloudflareDns component makes their CNAMEs.",
+  validate: (args, report) => {
     const records = recordsOf(args.resources);
     const addressNames = [...new Set(records.filter((r) => r.type === "A" || r.type === "AAAA").map((r) => r.name))];
     if (addressNames.length > 1) report(`A/AAAA records exist for ${addressNames.join(", ")}; only the edge hostname may have them`);
@@ -61,21 +59,20 @@ export const servicesAreCnames: StackValidationPolicy = {
       if (record.content !== edge) report(`CNAME ${record.name} points at ${record.content}, not the edge hostname ${edge ?? "(none)"}`, record.urn);
     }
   },
-};
+});
 
-export const caaPresent: StackValidationPolicy = {
-  name: "dns-caa-present",
+export const caaPresent = stackRule({
+  id: "dns-caa-present",
   description: "A zone this stack writes records into has CAA issue records, so only the configured CA may issue for it.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Keep the CAA records of the CloudflareDns component; set homelab:acmeCa to choose the CA.",
-  validateStack: (args, report) => {
+  remediation: "Keep the CAA records of the CloudflareDns component; set homelab:acmeCa to choose the CA.",
+  validate: (args, report) => {
     const records = recordsOf(args.resources);
     if (records.length === 0) args.notApplicable("this stack writes no DNS records");
     for (const tag of ["issue", "issuewild"]) {
       if (!records.some((r) => r.type === "CAA" && r.data?.tag === tag)) report(`no CAA ${tag} record: any CA could issue ${tag === "issuewild" ? "wildcard " : ""}certificates for the zone`);
     }
   },
-};
+});
 
 const ZONE_RESOURCE = /^com\.cloudflare\.api\.account\.zone\.[0-9a-f]{32}$/;
 

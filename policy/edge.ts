@@ -1,5 +1,4 @@
-import { StackValidationPolicy } from "@pulumi/policy";
-import { ANYWHERE, cloudInitFile, EDGE_FILES, portCovers, resourceRule, TYPES } from "./support";
+import { ANYWHERE, cloudInitFile, EDGE_FILES, portCovers, resourceRule, stackRule, TYPES } from "./support";
 
 interface FirewallRule {
   direction?: string;
@@ -21,12 +20,11 @@ function sshPorts(servers: { props: Record<string, unknown> }[]): number[] {
   return [...ports].sort((a, b) => a - b);
 }
 
-export const firewallNoPublicSsh: StackValidationPolicy = {
-  name: "edge-firewall-no-public-ssh",
+export const firewallNoPublicSsh = stackRule({
+  id: "edge-firewall-no-public-ssh",
   description: "The hcloud Firewall never opens an SSH port (22, or the port sshd is moved to) to 0.0.0.0/0 or ::/0.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Open the SSH port only to homelab:adminCidrs; use a VPN or a bastion address, never the whole internet.",
-  validateStack: (args, report) => {
+  remediation: "Open the SSH port only to homelab:adminCidrs; use a VPN or a bastion address, never the whole internet.",
+  validate: (args, report) => {
     const ports = sshPorts(args.resources.filter((r) => r.type === TYPES.server));
     for (const firewall of args.resources.filter((r) => r.type === TYPES.firewall)) {
       for (const rule of rulesOf(firewall.props)) {
@@ -36,7 +34,7 @@ export const firewallNoPublicSsh: StackValidationPolicy = {
       }
     }
   },
-};
+});
 
 /** Which ports may be open to the whole internet. */
 export interface PublicPortsConfig {
@@ -116,12 +114,11 @@ function forwardsOf(server: { props: Record<string, unknown> }) {
   return { dnats, peerAddresses };
 }
 
-export const forwardsReachPeers: StackValidationPolicy = {
-  name: "edge-forwards-reach-peers",
+export const forwardsReachPeers = stackRule({
+  id: "edge-forwards-reach-peers",
   description: "Every port the ruleset DNATs goes to a WireGuard peer of the VPS, and is the port the firewall opens for it.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Derive the ruleset, the WireGuard peers and the firewall from one forwards list (edgeForwards).",
-  validateStack: (args, report) => {
+  remediation: "Derive the ruleset, the WireGuard peers and the firewall from one forwards list (edgeForwards).",
+  validate: (args, report) => {
     const servers = args.resources.filter((r) => r.type === TYPES.server);
     const opened = new Set(
       args.resources
@@ -140,6 +137,6 @@ export const forwardsReachPeers: StackValidationPolicy = {
       }
     }
   },
-};
+});
 
 export const edgePolicies = [firewallNoPublicSsh, firewallAllowedPorts, serverHasSshKeys, nftablesRuleset, forwardsReachPeers];

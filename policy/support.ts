@@ -1,4 +1,4 @@
-import type { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import type { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { parse } from "yaml";
 
 /** Resource type tokens the rules look at; matching on tokens keeps the pack free of provider SDK versions. */
@@ -37,25 +37,40 @@ export function portCovers(spec: string | undefined, port: number): boolean {
   return high === undefined ? low === port : low <= port && port <= high;
 }
 
-/** A mandatory rule over the resources of some types: the type check and the policy fields in one place. */
-export function resourceRule(spec: {
+/** What every rule states: its id, what it checks, and how to fix what it finds. */
+interface RuleSpec {
   id: string;
   description: string;
   remediation: string;
-  /** Resource type tokens the rule applies to. */
-  types: string[];
   configSchema?: PolicyConfigSchema;
-  validate: (props: Record<string, any>, args: ResourceValidationArgs, report: ReportViolation) => void;
-}): ResourceValidationPolicy {
+}
+
+const mandatory = (spec: RuleSpec) => ({
+  name: spec.id,
+  description: spec.description,
+  enforcementLevel: "mandatory" as const,
+  remediationSteps: spec.remediation,
+  configSchema: spec.configSchema,
+});
+
+/** A mandatory rule over the resources of some types: the type check and the policy fields in one place. */
+export function resourceRule(
+  spec: RuleSpec & {
+    /** Resource type tokens the rule applies to. */
+    types: string[];
+    validate: (props: Record<string, any>, args: ResourceValidationArgs, report: ReportViolation) => void;
+  },
+): ResourceValidationPolicy {
   return {
-    name: spec.id,
-    description: spec.description,
-    enforcementLevel: "mandatory",
-    remediationSteps: spec.remediation,
-    configSchema: spec.configSchema,
+    ...mandatory(spec),
     validateResource: (args, report) => {
       if (!spec.types.includes(args.type)) return args.notApplicable(`not a ${spec.types.join(" or ")}`);
       spec.validate(args.props, args, report);
     },
   };
+}
+
+/** A mandatory rule over a whole stack, for what one resource alone cannot show. */
+export function stackRule(spec: RuleSpec & { validate: (args: StackValidationArgs, report: ReportViolation) => void }): StackValidationPolicy {
+  return { ...mandatory(spec), validateStack: spec.validate };
 }

@@ -1,6 +1,6 @@
 import { BlockList, isIPv4 } from "node:net";
-import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { resourceRule } from "./support";
+import { ResourceValidationPolicy } from "@pulumi/policy";
+import { resourceRule, stackRule } from "./support";
 import { CONTROLLER_EXEMPTIONS, NamespaceExemptions, workloadOf } from "./workloads";
 
 const SERVICE = "kubernetes:core/v1:Service";
@@ -80,13 +80,12 @@ function deniesByDefault(resource: PolicyResourceLike): boolean {
   return false;
 }
 
-export const namespaceDefaultDeny: StackValidationPolicy = {
-  name: "k8s-default-deny",
+export const namespaceDefaultDeny = stackRule({
+  id: "k8s-default-deny",
   description: "Every namespace that runs workloads has a policy selecting all its pods for both ingress and egress, so whatever is not allowed is denied.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress], then allow what the app needs.",
+  remediation: "Add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress], then allow what the app needs.",
   configSchema: { properties: { exemptNamespaces: { type: "object", default: CONTROLLER_EXEMPTIONS } } },
-  validateStack: (args, report) => {
+  validate: (args, report) => {
     const exempt = args.getConfig<NamespaceExemptions>().exemptNamespaces;
     const covered = new Set(args.resources.filter(deniesByDefault).map((r) => r.props.metadata?.namespace ?? "default"));
     const workloadNamespaces = new Set(args.resources.map((r) => workloadOf(r.type, r.props)).filter((w) => w !== undefined).map((w) => w!.namespace ?? "default"));
@@ -94,7 +93,7 @@ export const namespaceDefaultDeny: StackValidationPolicy = {
       if (!covered.has(namespace) && !exempt[namespace]) report(`namespace ${namespace} runs workloads but has no default-deny policy`);
     }
   },
-};
+});
 
 /** Host names a route answers for. */
 function routeHosts(resource: PolicyResourceLike): string[] {
@@ -117,17 +116,16 @@ export const routeTls = resourceRule({
 /** Whether a certificate name covers a host: exactly, or as a wildcard one label deep. */
 const covers = (name: string, host: string) => name === host || (name.startsWith("*.") && host.endsWith(name.slice(1)) && !host.slice(0, -name.length + 1).includes("."));
 
-export const routesHaveCertificates: StackValidationPolicy = {
-  name: "home-route-certificates",
+export const routesHaveCertificates = stackRule({
+  id: "home-route-certificates",
   description: "Every hostname a route serves is covered by a certificate this stack issues.",
-  enforcementLevel: "mandatory",
-  remediationSteps: "Keep routes inside the domain: one label deep for the wildcard, deeper names get their own SAN (public) or the internal CA (private).",
-  validateStack: (args, report) => {
+  remediation: "Keep routes inside the domain: one label deep for the wildcard, deeper names get their own SAN (public) or the internal CA (private).",
+  validate: (args, report) => {
     const names = args.resources.filter((r) => r.type === CERTIFICATE).flatMap((r) => (r.props.spec?.dnsNames ?? []) as string[]);
     for (const route of args.resources.filter((r) => r.type === INGRESS || r.type === INGRESS_ROUTE)) {
       for (const host of routeHosts(route)) if (!names.some((n) => covers(n, host))) report(`${route.name} serves ${host}, which no certificate covers`, route.urn);
     }
   },
-};
+});
 
 export const trafficPolicies = [noNodePort, loadBalancerPlacement, noExternalIps, namespaceDefaultDeny, routeTls, routesHaveCertificates];
