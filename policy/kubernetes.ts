@@ -1,5 +1,5 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { CILIUM_EXEMPTION, CONTROLLER_EXEMPTIONS, describe, effective, exemptionAnnotation, exemptionOf, LONG_RUNNING, Workload, workloadOf, workloadRule } from "./workloads";
+import { API_CLIENT_EXEMPTIONS, CILIUM_EXEMPTION, HOST_ACCESS_EXEMPTIONS, describe, effective, exemptionAnnotation, exemptionOf, LONG_RUNNING, Workload, workloadOf, workloadRule } from "./workloads";
 
 const perContainer = (w: Workload, problem: (c: Workload["containers"][number]) => string | undefined) =>
   w.containers.map((c) => problem(c)).filter((p): p is string => p !== undefined);
@@ -9,7 +9,7 @@ export const hostNamespaces = workloadRule({
   id: "k8s-host-namespaces",
   description: "Pods do not share the node's network, PID or IPC namespace (Pod Security baseline).",
   remediation: "Remove hostNetwork, hostPID and hostIPC.",
-  exemptNamespaces: CILIUM_EXEMPTION,
+  exemptNamespaces: HOST_ACCESS_EXEMPTIONS,
   check: (w) => (["hostNetwork", "hostPID", "hostIPC"] as const).filter((f) => w.pod[f]).map((f) => `sets ${f}: true`),
 });
 
@@ -36,7 +36,7 @@ export const hostPath = workloadRule({
   id: "k8s-host-path",
   description: "No hostPath volumes (Pod Security baseline).",
   remediation: "Use a PersistentVolumeClaim, a ConfigMap or an emptyDir.",
-  exemptNamespaces: CILIUM_EXEMPTION,
+  exemptNamespaces: HOST_ACCESS_EXEMPTIONS,
   check: (w) => (w.pod.volumes ?? []).filter((v) => v.hostPath).map((v) => `volume "${v.name}" is a hostPath`),
 });
 
@@ -44,7 +44,7 @@ export const hostPorts = workloadRule({
   id: "k8s-host-ports",
   description: "No container binds a host port (Pod Security baseline).",
   remediation: "Expose the port through a Service.",
-  exemptNamespaces: CILIUM_EXEMPTION,
+  exemptNamespaces: HOST_ACCESS_EXEMPTIONS,
   check: (w) => perContainer(w, (c) => {
     const ports = (c.ports ?? []).filter((p) => p.hostPort).map((p) => p.hostPort);
     return ports.length ? `${describe(c)} binds host port ${ports.join(", ")}` : undefined;
@@ -108,7 +108,7 @@ export const volumeTypes = workloadRule({
   id: "k8s-volume-types",
   description: "Volumes are of the kinds Pod Security restricted allows: configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret.",
   remediation: "Reach storage through a PersistentVolumeClaim.",
-  exemptNamespaces: CILIUM_EXEMPTION,
+  exemptNamespaces: HOST_ACCESS_EXEMPTIONS,
   check: (w) => (w.pod.volumes ?? []).flatMap((v) => Object.keys(v).filter((k) => k !== "name" && !ALLOWED_VOLUMES.has(k)).map((k) => `volume "${v.name}" is of type ${k}`)),
 });
 
@@ -194,7 +194,7 @@ export const serviceAccountToken = workloadRule({
   id: "k8s-service-account-token",
   description: "Pods do not mount a service account token unless they talk to the API.",
   remediation: "Set automountServiceAccountToken: false on the pod spec.",
-  exemptNamespaces: CONTROLLER_EXEMPTIONS,
+  exemptNamespaces: API_CLIENT_EXEMPTIONS,
   check: (w) => (w.pod.automountServiceAccountToken === false ? [] : ["does not set automountServiceAccountToken: false"]),
 });
 

@@ -83,12 +83,23 @@ export interface NamespaceExemptions {
 
 /** Cilium's agent and operator, rendered by their chart into kube-system, run with host access by design. */
 export const CILIUM_EXEMPTION = { "kube-system": "Cilium's agent and operator are rendered by their chart and need host networking and privileges to be the CNI" };
+/** node-exporter, rendered by kube-prometheus-stack into a namespace of its own, reports on the node itself. */
+export const NODE_EXPORTER_EXEMPTION = {
+  "node-exporter": "node-exporter reads the node's /proc, /sys and root filesystem and listens on the node's network, to report host metrics",
+};
+/** Cilium's and node-exporter's host access. */
+export const HOST_ACCESS_EXEMPTIONS = { ...CILIUM_EXEMPTION, ...NODE_EXPORTER_EXEMPTION };
 /** Controllers rendered by charts that watch the Kubernetes API, so they mount a service account token. */
 export const CONTROLLER_EXEMPTIONS = {
   ...CILIUM_EXEMPTION,
   traefik: "Traefik's chart-rendered controller reads IngressRoutes and Services from the API",
   "cert-manager": "cert-manager's chart-rendered controllers manage Certificates through the API",
   reflector: "Reflector's chart-rendered controller copies Secrets and ConfigMaps through the API",
+};
+/** Chart-rendered workloads that call the API, so they mount a service account token. */
+export const API_CLIENT_EXEMPTIONS = {
+  ...CONTROLLER_EXEMPTIONS,
+  monitoring: "kube-prometheus-stack's operator and kube-state-metrics, and its webhook set-up Jobs, work through the API",
 };
 
 /** What a workload rule checks: the problems it finds, as messages. */

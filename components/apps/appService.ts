@@ -1,36 +1,37 @@
 import { ICiliumNetworkPolicy } from "@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy";
-import { IIngressRoute } from "@kubernetes-models/traefik/traefik.io/v1alpha1/IngressRoute";
+import { IPodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { appNamespace } from "../config/catalog";
-import { ServiceConfig } from "../config/schema";
+import { ForwardAuthConfig, ServiceConfig } from "../config/schema";
 import { typedCustomResource } from "../home/customResource";
 import { exemptionAnnotation } from "../../policy/workloads";
-import { podSecurityLabels, waiverAnnotations } from "../home/podSecurity";
-import { LAN_ENTRYPOINTS, TUNNEL_ENTRYPOINTS } from "../home/traefikValues";
 import { gluetunSidecar, WAIVER_RULES } from "./gluetun";
-import { appNetworkPolicies, fqdnPolicy } from "./networkPolicies";
+import { registerRoute } from "./route";
+import { APP_LABEL, appNetworkPolicies, fqdnPolicy } from "./networkPolicies";
 
 export interface AppServiceArgs {
   /** The catalog entry; it must have an image. */
   service: ServiceConfig;
+  /** The whole catalog, to resolve egress to other services and admit the apps that call this one. */
+  catalog: ServiceConfig[];
+  /** The app's namespace, already created (alone or with its group). */
+  namespace: { name: string; resource: pulumi.Resource };
   /** Namespaces the app's policies admit: Traefik's to its port, monitoring's to its metrics port. */
   namespaces: { traefik: string; monitoring: string };
   /** For apps with a VPN: the Gluetun image, and the cluster networks its kill switch lets through. */
   vpn?: { image: string; clusterCidrs: string[] };
+  /** Traefik's forward-auth settings, for an entry that turns it on. */
+  forwardAuth?: ForwardAuthConfig;
+  /** Whether Prometheus runs, so a declared metrics port gets a PodMonitor. */
+  scraped?: boolean;
 }
 
 export const DEFAULT_USER = 1000;
 const DEFAULT_RESOURCES = { cpu: "50m", memory: "128Mi", memoryLimit: "512Mi" };
 
-/** The entrypoints a route binds: public apps are reachable through the edge too, private ones only on the LAN. */
-export function routeEntrypoints(exposure: ServiceConfig["exposure"]): string[] {
-  return exposure === "public" ? [...LAN_ENTRYPOINTS, ...TUNNEL_ENTRYPOINTS] : [...LAN_ENTRYPOINTS];
-}
-
 /**
- * One catalog app: its namespace (restricted), a hardened workload, a ClusterIP Service, a TLS route on its hostname
- * bound by exposure, claims that outlive it, and default-deny network policies opened only as the entry declares.
+ * One catalog app in its namespace: a hardened workload, a ClusterIP Service, a TLS route on its hostname bound by
+ * exposure (optionally behind forward-auth), claims that outlive it, and its openings in the namespace's default deny.
  */
 export class AppService extends pulumi.ComponentResource {
   readonly namespace: string;
@@ -39,24 +40,12 @@ export class AppService extends pulumi.ComponentResource {
     super("homelab:apps:AppService", name, {}, opts);
     const s = args.service;
     if (!s.image) throw new Error(`AppService ${name}: catalog entry "${s.name}" has no image`);
-    const namespace = appNamespace(s);
-    this.namespace = namespace;
-    const labels = { "app.kubernetes.io/name": s.name };
     if (s.vpn && !args.vpn) throw new Error(`AppService ${name}: "${s.name}" declares a VPN but no Gluetun settings were given`);
+    const namespace = args.namespace.name;
+    this.namespace = namespace;
+    const labels = { [APP_LABEL]: s.name };
     const sidecar = s.vpn ? gluetunSidecar({ vpn: s.vpn, image: args.vpn!.image, appPort: s.port, clusterCidrs: args.vpn!.clusterCidrs }) : undefined;
-    // Admission has no per-workload exemption: a NET_ADMIN sidecar makes the whole namespace privileged, said why.
-    const ns = new k8s.core.v1.Namespace(
-      name,
-      {
-        metadata: {
-          name: namespace,
-          labels: podSecurityLabels(sidecar ? "privileged" : "restricted"),
-          annotations: waiverAnnotations(sidecar?.waivers ?? []),
-        },
-      },
-      { parent: this },
-    );
-    const inNamespace = { parent: this, dependsOn: [ns] };
+    const inNamespace = { parent: this, dependsOn: [args.namespace.resource] };
 
     const claims = (s.storage ?? []).map(
       (volume) =>
@@ -109,30 +98,28 @@ export class AppService extends pulumi.ComponentResource {
     const exemptions = Object.fromEntries((sidecar?.waivers ?? []).flatMap((w) => WAIVER_RULES[w.rule].map((rule) => [exemptionAnnotation(rule), w.reason])));
     const workloadMeta = { name: s.name, namespace, labels, ...(sidecar ? { annotations: exemptions } : {}) };
     if (claims.length) {
-      new k8s.apps.v1.StatefulSet(name, { metadata: workloadMeta, spec: { replicas: 1, serviceName: s.name, selector: { matchLabels: labels }, template } }, { parent: this, dependsOn: [ns, ...claims] });
+      new k8s.apps.v1.StatefulSet(name, { metadata: workloadMeta, spec: { replicas: 1, serviceName: s.name, selector: { matchLabels: labels }, template } }, { parent: this, dependsOn: [args.namespace.resource, ...claims] });
     } else {
       new k8s.apps.v1.Deployment(name, { metadata: workloadMeta, spec: { replicas: 1, selector: { matchLabels: labels }, template } }, inNamespace);
     }
 
     new k8s.core.v1.Service(name, { metadata: { name: s.name, namespace, labels }, spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: s.port, targetPort: s.port }] } }, inNamespace);
-    typedCustomResource<IIngressRoute>(
-      `${name}-route`,
-      {
-        apiVersion: "traefik.io/v1alpha1",
-        kind: "IngressRoute",
-        metadata: { name: s.name, namespace },
-        // No secret named: the default TLS store's wildcard certificate serves it.
-        spec: { entryPoints: routeEntrypoints(s.exposure), routes: [{ match: `Host(\`${s.hostname}\`)`, kind: "Rule", services: [{ name: s.name, port: s.port }] }], tls: {} },
-      },
-      inNamespace,
-    );
+    registerRoute(name, { service: s, namespace, backend: { name: s.name, port: s.port }, forwardAuth: args.forwardAuth }, inNamespace);
+    if (s.metricsPort && args.scraped) {
+      typedCustomResource<IPodMonitor>(
+        `${name}-metrics`,
+        { apiVersion: "monitoring.coreos.com/v1", kind: "PodMonitor", metadata: { name: s.name, namespace, labels }, spec: { selector: { matchLabels: labels }, podMetricsEndpoints: [{ port: "metrics" }] } },
+        inNamespace,
+      );
+    }
 
-    for (const policy of appNetworkPolicies(s, args.namespaces, sidecar?.endpointPorts)) {
-      new k8s.networking.v1.NetworkPolicy(`${name}-${policy.name}`, { metadata: { name: policy.name, namespace }, spec: policy.spec }, inNamespace);
+    const policies = appNetworkPolicies(s, { ...args.namespaces, catalog: args.catalog, vpnEndpointPorts: sidecar?.endpointPorts });
+    for (const policy of policies) {
+      new k8s.networking.v1.NetworkPolicy(policy.name, { metadata: { name: policy.name, namespace }, spec: policy.spec }, inNamespace);
     }
     const fqdn = fqdnPolicy(s);
     if (fqdn) {
-      typedCustomResource<ICiliumNetworkPolicy>(`${name}-fqdn-egress`, { apiVersion: "cilium.io/v2", kind: "CiliumNetworkPolicy", metadata: { name: "fqdn-egress", namespace }, spec: fqdn as ICiliumNetworkPolicy["spec"] }, inNamespace);
+      typedCustomResource<ICiliumNetworkPolicy>(`${name}-fqdn-egress`, { apiVersion: "cilium.io/v2", kind: "CiliumNetworkPolicy", metadata: { name: `${s.name}-fqdn-egress`, namespace }, spec: fqdn as ICiliumNetworkPolicy["spec"] }, inNamespace);
     }
     this.registerOutputs({ namespace });
   }

@@ -61,13 +61,18 @@ export function gluetunSidecar(spec: GluetunSpec): { container: Container; volum
       volumeMounts: [{ name: "gluetun-state", mountPath: "/gluetun" }, { name: "gluetun-tmp", mountPath: "/tmp" }, ...(tun ? [{ name: "tun", mountPath: "/dev/net/tun" }] : [])],
     },
     volumes: [{ name: "gluetun-state", emptyDir: {} }, { name: "gluetun-tmp", emptyDir: {} }, ...(tun ? [{ name: "tun", hostPath: { path: "/dev/net/tun", type: "CharDevice" } }] : [])],
-    waivers: [
-      { rule: "capabilities", reason: "the gluetun sidecar adds NET_ADMIN to bring up the tunnel and its kill-switch firewall" },
-      { rule: "runAsNonRoot", reason: "the gluetun sidecar runs as root to manage the pod's network" },
-      ...(tun ? [{ rule: "hostPath", reason: "OpenVPN needs /dev/net/tun from the node" }] : []),
-    ],
+    waivers: gluetunWaivers(vpn),
     endpointPorts: vpn.endpointPorts ?? DEFAULT_ENDPOINT_PORTS[vpn.type],
   };
+}
+
+/** The Pod Security controls a Gluetun sidecar needs waived in its namespace, each with its reason. */
+export function gluetunWaivers(vpn: Vpn): PodSecurityWaiver[] {
+  return [
+    { rule: "capabilities", reason: "the gluetun sidecar adds NET_ADMIN to bring up the tunnel and its kill-switch firewall" },
+    { rule: "runAsNonRoot", reason: "the gluetun sidecar runs as root to manage the pod's network" },
+    ...(vpn.type === "openvpn" ? [{ rule: "hostPath", reason: "OpenVPN needs /dev/net/tun from the node" }] : []),
+  ];
 }
 
 /** Pod Security waivers named as the policy pack's rules, for the workload's exemption annotations. */

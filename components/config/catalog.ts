@@ -1,8 +1,15 @@
 import { ServiceConfig } from "./schema";
 
-/** The namespace an app lives in: its own, named after it. */
-export function appNamespace(service: Pick<ServiceConfig, "name">): string {
-  return service.name;
+/** Where the monitoring stack runs, and so where Prometheus scrapes from. */
+export const MONITORING_NAMESPACE = "monitoring";
+/** Where Headscale runs. */
+export const HEADSCALE_NAMESPACE = "headscale";
+
+/** The namespace a catalog service lives in: its component's, else its group's, else its own name. */
+export function appNamespace(service: Pick<ServiceConfig, "name" | "group" | "component">): string {
+  if (service.component === "prometheus") return MONITORING_NAMESPACE;
+  if (service.component === "headscale") return HEADSCALE_NAMESPACE;
+  return service.group ?? service.name;
 }
 
 /** Whether a hostname sits more than one label below the domain ("a.b.example.com"), out of the wildcard's reach. */

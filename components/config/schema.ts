@@ -78,6 +78,13 @@ const image = () =>
 export const EXPOSURES = ["public", "vpn", "lan"] as const;
 export type Exposure = (typeof EXPOSURES)[number];
 
+/** Catalog entries run by a component of this program rather than from an image. */
+export const COMPONENTS = ["headscale", "prometheus"] as const;
+export type ServiceComponent = (typeof COMPONENTS)[number];
+
+/** Namespaces the program owns; an app or group may not take one. */
+export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "traefik", "cert-manager", "reflector", "edge-tunnel", "monitoring", "node-exporter", "headscale"] as const;
+
 const serviceSchema = z.strictObject({
   /** Kubernetes-style name: a DNS label. */
   name: text().regex(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', at most 63 characters"),
@@ -91,8 +98,14 @@ const serviceSchema = z.strictObject({
   terminatesTls: boolean().optional(),
   /** The app calls internal HTTPS names, so the internal CA's certificate (never its key) is reflected to it. */
   trustsInternalCa: boolean().optional(),
-  /** Container image, pinned; entries without one are run by components of their own (Headscale, say). */
+  /** Container image, pinned; every entry has either an image or a component. */
   image: image().optional(),
+  /** Run by a component of this program instead of an image: headscale, or prometheus (the monitoring stack). */
+  component: z.enum(COMPONENTS, { error: `must be one of ${COMPONENTS.join(", ")}` }).optional(),
+  /** Namespace shared with the other apps of the same group; the app's own name when unset. */
+  group: text().regex(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', at most 63 characters").optional(),
+  /** Put Traefik's forward-auth middleware (homelab:forwardAuth) in front of the app. */
+  forwardAuth: boolean().optional(),
   /** Plain environment; secrets go in secretEnv, by reference. */
   env: z.record(z.string(), z.string()).optional(),
   /** Environment from Secrets the operator creates: variable → { secret, key }. */
@@ -119,13 +132,14 @@ const serviceSchema = z.strictObject({
   healthPath: text().regex(/^\//, "must start with /").optional(),
   /** Port Prometheus scrapes, admitted from the monitoring namespace. */
   metricsPort: integer(1, 65535).optional(),
-  /** Egress the app needs beyond DNS: "internet", CIDRs with ports, or FQDNs with ports. */
+  /** Egress the app needs beyond DNS: "internet", CIDRs or FQDNs with ports, or another catalog service by name. */
   egress: z
     .array(
       z.union([
         z.literal("internet"),
-        z.strictObject({ cidr: text(), ports: z.array(integer(1, 65535)).min(1) }),
-        z.strictObject({ fqdn: text(), ports: z.array(integer(1, 65535)).min(1) }),
+        z.strictObject({ cidr: anyCidr(), ports: z.array(integer(1, 65535)).min(1) }),
+        z.strictObject({ fqdn: domain(), ports: z.array(integer(1, 65535)).min(1) }),
+        z.strictObject({ service: text() }),
       ]),
     )
     .optional(),
@@ -218,6 +232,24 @@ const homeShape = {
   /** The cluster's Service network; Gluetun's kill switch lets traffic to it through, so cluster DNS keeps working. */
   serviceCidr: cidr(4).default("10.43.0.0/16"),
   gluetunImage: image().default("docker.io/qmcgaw/gluetun:v3.40.0"),
+  /** The storage classes the cluster offers; when set, a volume naming any other is refused. */
+  storageClasses: json(z.array(text().regex(DNS_LABEL, "must be a storage class name"), { error: "must be a list of storage class names" }).min(1, "must list at least one class")).optional(),
+  /** Traefik forward-auth: where to ask whether a request may pass, and the answer headers handed to the app. */
+  forwardAuth: json(
+    z.strictObject(
+      {
+        address: text().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s) URL such as "http://authelia.auth.svc.cluster.local:9091/api/authz/forward-auth"'),
+        responseHeaders: z.array(text()).default([]),
+        trustForwardHeader: boolean().default(false),
+      },
+      { error: "must be an object with address, and optionally responseHeaders and trustForwardHeader" },
+    ),
+  ).optional(),
+  prometheusRetention: text().regex(/^\d+[hdwy]$/, 'must be a duration such as "15d"').default("15d"),
+  prometheusStorageSize: text().regex(/^\d+(Mi|Gi|Ti)$/, 'must be a size such as "20Gi"').default("20Gi"),
+  prometheusStorageClass: text().optional(),
+  kubePrometheusStackVersion: chartVersion().default("77.5.0"),
+  blackboxExporterVersion: chartVersion().default("11.3.1"),
 };
 
 /** Keys declared `secret: true`; their values never pass through the schema as plain text. */
@@ -263,6 +295,17 @@ export interface HomeConfig extends CommonConfig {
   charts: { cilium: string; traefik: string; certManager: string; reflector: string };
   gatewayImages: { wireguard: string; haproxy: string };
   gluetunImage: string;
+  storageClasses?: string[];
+  forwardAuth?: ForwardAuthConfig;
+  monitoringCharts: { kubePrometheusStack: string; blackboxExporter: string };
+  prometheus: { retention: string; storageSize: string; storageClass?: string };
+}
+
+/** Traefik's forwardAuth settings, shared by every app that turns it on. */
+export interface ForwardAuthConfig {
+  address: string;
+  responseHeaders: string[];
+  trustForwardHeader: boolean;
 }
 
 type Problem = { key: string; message: string };
@@ -295,7 +338,9 @@ function describeIssue(raw: Record<string, unknown>, issue: z.core.$ZodIssue): s
   const key = keyName(issue.path);
   const value = valueAt(raw, issue.path);
   if (issue.code === "unrecognized_keys") {
-    return `${key}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed fields are ${Object.keys(serviceSchema.shape).join(", ")}`;
+    const unknown = `${key}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    const isCatalogEntry = issue.path.length === 2 && issue.path[0] === "services";
+    return isCatalogEntry ? `${unknown}; allowed fields are ${Object.keys(serviceSchema.shape).join(", ")}` : unknown;
   }
   if (value === undefined) return `${key} is required but not set`;
   return `${key}: ${showValue(value)} ${issue.message}`;
@@ -337,10 +382,35 @@ function commonProblems(c: CommonRaw): Problem[] {
     if (s.vpn && s.egress?.length) {
       problems.push({ key: `${at}.egress`, message: `"${s.name}" sends everything through its VPN; declare no egress of its own` });
     }
+    if (!s.image === !s.component) {
+      problems.push({ key: `${at}`, message: `"${s.name}" must set exactly one of image (an app) or component (${COMPONENTS.join(", ")})` });
+    }
+    if (s.component && s.group) problems.push({ key: `${at}.group`, message: `"${s.name}" is run by the ${s.component} component, whose namespace is fixed` });
+    if (s.component === "headscale" && s.exposure !== "public") {
+      problems.push({ key: `${at}.exposure`, message: `"${s.exposure}" is refused for Headscale: clients register with it from anywhere, so it must be public` });
+    }
+    if (s.component === "headscale" && s.forwardAuth) {
+      problems.push({ key: `${at}.forwardAuth`, message: "is refused for Headscale: Tailscale clients cannot pass a login page" });
+    }
+    const namespace = s.group ?? s.name;
+    if (s.image && (RESERVED_NAMESPACES as readonly string[]).includes(namespace)) {
+      problems.push({ key: `${at}.${s.group ? "group" : "name"}`, message: `"${namespace}" would put the app in a namespace the program owns; pick another` });
+    }
+    (s.egress ?? []).forEach((rule, j) => {
+      if (typeof rule !== "object" || !("service" in rule)) return;
+      if (rule.service === s.name) problems.push({ key: `${at}.egress[${j}].service`, message: `"${rule.service}" is the app itself; same-namespace traffic is always allowed` });
+      else if (!c.services.some((other) => other.name === rule.service)) {
+        problems.push({ key: `${at}.egress[${j}].service`, message: `"${rule.service}" is not in the catalog; known services are ${c.services.map((o) => o.name).join(", ")}` });
+      }
+    });
     if (s.tcpPorts?.length && s.exposure !== "public") {
       problems.push({ key: `${at}.tcpPorts`, message: `only public services forward raw TCP ports through the edge; "${s.name}" is ${s.exposure}` });
     }
   });
+  for (const component of COMPONENTS) {
+    const runs = c.services.flatMap((s, i) => (s.component === component ? [i] : []));
+    if (runs.length > 1) problems.push({ key: `services[${runs[1]}].component`, message: `"${component}" is already services[${runs[0]}]; the catalog runs at most one` });
+  }
   const claimed = new Map<number, string>(WEB_PORTS.map((p) => [p, "the web entrypoints"]));
   c.services.forEach((s, i) =>
     (s.tcpPorts ?? []).forEach((port, j) => {
@@ -447,6 +517,18 @@ function homeProblems(c: z.infer<typeof homeSchema>): Problem[] {
   for (const [key, other] of [["lanCidr", lan], ["tunnelCidr", parseCidr(c.tunnelCidr)!], ["podCidr", pods]] as const) {
     if (cidrsOverlap(services, other)) problems.push({ key: "serviceCidr", message: `"${c.serviceCidr}" overlaps homelab:${key} ${other.text}` });
   }
+  c.services.forEach((s, i) => {
+    if (s.forwardAuth && !c.forwardAuth) problems.push({ key: `services[${i}].forwardAuth`, message: `"${s.name}" asks for forward-auth, but homelab:forwardAuth is not set` });
+    if (!c.storageClasses) return;
+    (s.storage ?? []).forEach((volume, j) => {
+      if (volume.storageClass && !c.storageClasses!.includes(volume.storageClass)) {
+        problems.push({ key: `services[${i}].storage[${j}].storageClass`, message: `"${volume.storageClass}" is not a class the cluster offers; homelab:storageClasses lists ${c.storageClasses!.join(", ")}` });
+      }
+    });
+  });
+  if (c.storageClasses && c.prometheusStorageClass && !c.storageClasses.includes(c.prometheusStorageClass)) {
+    problems.push({ key: "prometheusStorageClass", message: `"${c.prometheusStorageClass}" is not a class the cluster offers; homelab:storageClasses lists ${c.storageClasses.join(", ")}` });
+  }
   const address = c.traefikAddress ?? defaultTraefikAddress(c.lbPool);
   if (!containsAddress(pool, address)) {
     problems.push({ key: "traefikAddress", message: `"${address}" must be an IPv4 address inside homelab:lbPool ${c.lbPool}` });
@@ -466,6 +548,10 @@ export function parseHomeConfig(raw: Record<string, unknown>): HomeConfig {
     charts: { cilium: c.ciliumVersion, traefik: c.traefikVersion, certManager: c.certManagerVersion, reflector: c.reflectorVersion },
     gatewayImages: { wireguard: c.gatewayWireguardImage, haproxy: c.gatewayHaproxyImage },
     gluetunImage: c.gluetunImage,
+    storageClasses: c.storageClasses,
+    forwardAuth: c.forwardAuth,
+    monitoringCharts: { kubePrometheusStack: c.kubePrometheusStackVersion, blackboxExporter: c.blackboxExporterVersion },
+    prometheus: { retention: c.prometheusRetention, storageSize: c.prometheusStorageSize, storageClass: c.prometheusStorageClass },
   };
 }
 

@@ -1,12 +1,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { appNamespace } from "../config/catalog";
+import { appNamespace, MONITORING_NAMESPACE } from "../config/catalog";
 import { loadHomeConfig } from "../config/load";
-import { HomeConfig } from "../config/schema";
+import { HomeConfig, ServiceConfig } from "../config/schema";
 import { readEdgeOutputs } from "../contract/edge";
 import { HomeStackOutputs } from "../contract/home";
 import { edgeForwards } from "../edge/tunnelPlan";
+import { AppNamespace } from "../apps/appNamespace";
 import { AppService } from "../apps/appService";
+import { gluetunWaivers } from "../apps/gluetun";
+import { PodSecurityWaiver } from "./podSecurity";
+import { Monitoring } from "./monitoring";
 import { StackBuild } from "../stackBuild";
 import { CertManager } from "./certManager";
 import { Cilium } from "./cilium";
@@ -14,9 +18,6 @@ import { Reflector } from "./reflector";
 import { Traefik } from "./traefik";
 import { ENTRYPOINTS } from "./traefikValues";
 import { GatewayRoute, TUNNEL_NAMESPACE, TunnelGateway } from "./tunnelGateway";
-
-/** Where Prometheus runs; apps admit it to their metrics port. */
-export const MONITORING_NAMESPACE = "monitoring";
 
 /** Where each port the edge forwards to the gateway goes: web ports to Traefik's tunnel entrypoints, raw TCP to its app. */
 export function gatewayRoutes(config: Pick<HomeConfig, "services" | "network">, traefik: { host: string; namespace: string }): GatewayRoute[] {
@@ -88,18 +89,7 @@ export function buildHomeStack(): StackBuild {
     { providers: [provider], dependsOn: [traefik.chart] },
   );
 
-  // Every catalog entry with an image runs as an app; the others (Headscale) have components of their own.
-  for (const service of config.services.filter((s) => s.image)) {
-    new AppService(
-      service.name,
-      {
-        service,
-        namespaces: { traefik: traefik.namespace, monitoring: MONITORING_NAMESPACE },
-        vpn: { image: config.gluetunImage, clusterCidrs: [config.cluster.podCidr, config.cluster.serviceCidr] },
-      },
-      { providers: [provider], dependsOn: [traefik.chart, ...cilium.ready] },
-    );
-  }
+  buildApps(config, { traefik, cilium }, provider);
 
   const outputs: { [K in keyof HomeStackOutputs & string]: pulumi.Input<HomeStackOutputs[K]> } = {
     gatewayLbIp: config.loadBalancer.traefikAddress,
@@ -108,4 +98,49 @@ export function buildHomeStack(): StackBuild {
     tunnelGatewayAddress: edge.wireguard.apply((w) => gatewayPeer(w).ipv4),
   };
   return { outputs, artifacts: { "haproxy.cfg": gateway.haproxyConfig, "gateway-wg0.conf": gatewayConfig } };
+}
+
+/** The Pod Security waivers each app namespace needs, from its members' VPN sidecars, each stated once. */
+export function namespaceWaivers(services: ServiceConfig[]): Map<string, PodSecurityWaiver[]> {
+  const waivers = new Map<string, PodSecurityWaiver[]>();
+  for (const service of services.filter((s) => s.image)) {
+    const namespace = appNamespace(service);
+    const known = waivers.get(namespace) ?? [];
+    const added = service.vpn ? gluetunWaivers(service.vpn).filter((w) => !known.some((k) => k.rule === w.rule && k.reason === w.reason)) : [];
+    waivers.set(namespace, [...known, ...added]);
+  }
+  return waivers;
+}
+
+/** The monitoring stack when the catalog has a prometheus entry, then every app, each group's namespace made once. */
+function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cilium }, provider: k8s.Provider): void {
+  const afterNetwork = { providers: [provider], dependsOn: [cluster.traefik.chart, ...cluster.cilium.ready] };
+  const prometheus = config.services.find((s) => s.component === "prometheus");
+  const monitoring =
+    prometheus &&
+    new Monitoring(
+      "monitoring",
+      { entry: prometheus, catalog: config.services, versions: config.monitoringCharts, prometheus: config.prometheus, traefikNamespace: cluster.traefik.namespace, forwardAuth: config.forwardAuth },
+      afterNetwork,
+    );
+  const namespaces = new Map(
+    [...namespaceWaivers(config.services)].map(([name, waivers]) => [name, new AppNamespace(`namespace-${name}`, { namespace: name, waivers }, { providers: [provider] })]),
+  );
+  for (const service of config.services.filter((s) => s.image)) {
+    const namespace = namespaces.get(appNamespace(service))!;
+    new AppService(
+      service.name,
+      {
+        service,
+        catalog: config.services,
+        namespace: { name: namespace.name, resource: namespace.resource },
+        namespaces: { traefik: cluster.traefik.namespace, monitoring: MONITORING_NAMESPACE },
+        vpn: { image: config.gluetunImage, clusterCidrs: [config.cluster.podCidr, config.cluster.serviceCidr] },
+        forwardAuth: config.forwardAuth,
+        scraped: Boolean(monitoring),
+      },
+      // PodMonitors need the monitoring stack's CRDs.
+      { ...afterNetwork, dependsOn: [...afterNetwork.dependsOn, ...(monitoring ? [monitoring] : [])] },
+    );
+  }
 }

@@ -40,9 +40,9 @@ describe("VPN sidecar (Gluetun)", function () {
 
   it("lets the pod reach only the VPN endpoints' ports, and labels its namespace privileged with the waivers named", async () => {
     const home = await runHome({ services: catalog(TORRENT) });
-    const egress = (resourceOf(home, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "torrent-allow-vpn-endpoints").inputs.spec as any).egress;
+    const egress = (resourceOf(home, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "torrent-vpn-endpoints").inputs.spec as any).egress;
     assert.deepEqual(egress[0].ports, [{ protocol: "UDP", port: 51820 }, { protocol: "TCP", port: 51820 }]);
-    const ns = resourceOf(home, "kubernetes:core/v1:Namespace", "torrent").inputs.metadata as any;
+    const ns = resourceOf(home, "kubernetes:core/v1:Namespace", "namespace-torrent").inputs.metadata as any;
     assert.equal(ns.labels["pod-security.kubernetes.io/enforce"], "privileged");
     assert.match(ns.annotations["homelab.dev/pod-security-waivers"], /^capabilities: .*NET_ADMIN.*; runAsNonRoot: /);
     const violations = await runPolicies(allPolicies, targetsOf(home.resources));
@@ -68,7 +68,7 @@ describe("VPN sidecar (Gluetun)", function () {
       }
       assert.fail("accepted");
     };
-    assert.match(refuse({ ...TORRENT, vpn: { provider: "mullvad" } }), /homelab:services\[3\]\.vpn\.credentialsSecret: is required: a VPN sidecar without credentials/);
-    assert.match(refuse({ ...TORRENT, egress: ["internet"] }), /homelab:services\[3\]\.egress: "torrent" sends everything through its VPN/);
+    assert.match(refuse({ ...TORRENT, vpn: { provider: "mullvad" } }), /homelab:services\[4\]\.vpn\.credentialsSecret: is required: a VPN sidecar without credentials/);
+    assert.match(refuse({ ...TORRENT, egress: ["internet"] }), /homelab:services\[4\]\.egress: "torrent" sends everything through its VPN/);
   });
 });

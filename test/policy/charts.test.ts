@@ -2,15 +2,19 @@ import { strict as assert } from "node:assert";
 import { parseHomeConfig } from "../../components/config/schema";
 import { allPolicies } from "../../policy/policies";
 import { packConfigFor } from "../../tools/offline/packConfig";
-import { runPolicies } from "../../tools/offline/policyRunner";
+import { runPolicies, targetsOf } from "../../tools/offline/policyRunner";
+import { runHome } from "../support/offline";
 import { validHomeRaw } from "../support/fixtures";
-import { chartRenders, ciliumAgent, traefikServices } from "./charts/renders";
+import { NODE_EXPORTER_NAMESPACE } from "../../components/home/monitoringValues";
+import { chartRenders, ciliumAgent, nodeExporter, traefikServices } from "./charts/renders";
 
 describe("the pack over what the charts render", () => {
   const config = parseHomeConfig(validHomeRaw());
 
   it("passes every mandatory rule, through the namespace exemptions and this program's values", async () => {
-    const violations = await runPolicies(allPolicies, chartRenders, packConfigFor(config, config));
+    // The charts' objects beside the stack's own, as a real preview sees them: the namespaces' policies come from the stack.
+    const stack = targetsOf((await runHome()).resources);
+    const violations = await runPolicies(allPolicies, [...stack, ...chartRenders], packConfigFor(config, config));
     assert.deepEqual(violations.filter((v) => v.level === "mandatory"), []);
   });
 
@@ -19,6 +23,13 @@ describe("the pack over what the charts render", () => {
     assert.ok(advisory.some((m) => m.startsWith("DaemonSet kube-system/cilium is exempt from k8s-host-namespaces, k8s-privileged, k8s-capabilities, k8s-host-path")));
     assert.ok(advisory.some((m) => m.startsWith("Deployment cert-manager/cert-manager-cainjector is exempt from k8s-probes: namespace cert-manager:")));
     assert.ok(advisory.some((m) => /Deployment traefik\/traefik is exempt from k8s-service-account-token: namespace traefik: /.test(m)));
+  });
+
+  it("would fail node-exporter anywhere but its own namespace, which the monitoring namespace is not", async () => {
+    assert.equal((nodeExporter.props.metadata as { namespace: string }).namespace, NODE_EXPORTER_NAMESPACE);
+    const moved = { ...nodeExporter, props: { ...nodeExporter.props, metadata: { name: "node-exporter", namespace: "monitoring" } } };
+    const failed = new Set((await runPolicies(allPolicies, [moved])).filter((v) => v.level === "mandatory").map((v) => v.policy));
+    for (const rule of ["k8s-host-namespaces", "k8s-host-path", "k8s-host-ports", "k8s-volume-types"]) assert.ok(failed.has(rule), rule);
   });
 
   it("would fail the Cilium agent anywhere but kube-system: the exemption is what lets it pass", async () => {

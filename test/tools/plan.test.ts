@@ -93,7 +93,7 @@ describe("npm run plan", function () {
     const manifests = filesUnder(join(dir, "out/home/manifests"));
     assert.ok(manifests.includes("edge-tunnel/Deployment-tunnel-gateway.yaml"), manifests.join(", "));
     assert.ok(manifests.includes("_cluster/CiliumLoadBalancerIPPool-lan.yaml"));
-    assert.deepEqual(filesUnder(join(dir, "out/home/charts")), ["cert-manager.yaml", "cilium.yaml", "reflector.yaml", "traefik.yaml"]);
+    assert.deepEqual(filesUnder(join(dir, "out/home/charts")), ["cert-manager.yaml", "cilium.yaml", "monitoring-blackbox.yaml", "monitoring.yaml", "reflector.yaml", "traefik.yaml"]);
     assert.equal(readFileSync(join(dir, "out/home/gateway-wg0.conf"), "utf8"), readFileSync(join(dir, "out/edge/wg-gateway.conf"), "utf8"));
     run("haproxy", ["-c", "-dW", "-f", join(dir, "out/home/haproxy.cfg")]);
     assert.match(readFileSync(join(dir, "out/home/charts/cilium.yaml"), "utf8"), /kubeProxyReplacement: true/);

@@ -53,7 +53,7 @@ describe("npm run plan:diff", function () {
   });
 
   it("shows a service added, a port changed and a resource removed, with secrets masked", () => {
-    edit(join(repo, "Pulumi.yaml"), "  services:\n    value:\n", "  services:\n    value:\n      - name: wiki\n        hostname: wiki.example.com\n        exposure: public\n        port: 3000\n");
+    edit(join(repo, "Pulumi.yaml"), "  services:\n    value:\n", "  services:\n    value:\n      - name: wiki\n        hostname: wiki.example.com\n        exposure: public\n        port: 3000\n        image: ghcr.io/example/wiki:2.5.1\n");
     edit(join(repo, "Pulumi.edge.yaml"), "homelab:sshPort: 22022", "homelab:sshPort: 22023");
     edit(join(repo, "Pulumi.yaml"), /derp:\n(\s+)type: boolean\n(\s+)description: (.*)\n(\s+)default: true/, "derp:\n$1type: boolean\n$2description: $3\n$4default: false");
     const out = planDiff(repo, "--base", "HEAD");

@@ -54,6 +54,7 @@ const MODEL_PACKAGES: Record<string, string> = {
   "cilium.io": "@kubernetes-models/cilium",
   "traefik.io": "@kubernetes-models/traefik",
   "gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
 };
 
 // The model packages are ES modules with import-only exports; CommonJS can reach them only by a native import().

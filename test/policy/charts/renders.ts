@@ -1,4 +1,5 @@
 import { renderCiliumValues } from "../../../components/home/ciliumValues";
+import { renderBlackboxValues, renderPrometheusStackValues } from "../../../components/home/monitoringValues";
 import { renderTraefikValues } from "../../../components/home/traefikValues";
 import { PolicyTarget } from "../../../tools/offline/policyRunner";
 import { resource } from "../fixtures/build";
@@ -105,4 +106,59 @@ export const reflector = deployment("Deployment", "reflector", "reflector", {
   ],
 });
 
-export const chartRenders: PolicyTarget[] = [ciliumAgent, ciliumOperator, traefikDeployment, ...traefikServices, ...certManager, reflector];
+const stack = renderPrometheusStackValues({ port: 9090, retention: "15d", storageSize: "20Gi" }) as any;
+const blackbox = renderBlackboxValues() as any;
+const nodeExporterValues = stack["prometheus-node-exporter"];
+const nobodyPod = { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } };
+
+export const nodeExporter = deployment("DaemonSet", nodeExporterValues.namespaceOverride, "kube-prometheus-stack-prometheus-node-exporter", {
+  hostNetwork: true,
+  hostPID: true,
+  automountServiceAccountToken: false,
+  securityContext: nodeExporterValues.securityContext,
+  containers: [
+    {
+      name: "node-exporter",
+      image: "quay.io/prometheus/node-exporter:v1.9.1",
+      resources: nodeExporterValues.resources,
+      securityContext: nodeExporterValues.containerSecurityContext,
+      ports: [{ containerPort: 9100, hostPort: 9100 }],
+      readinessProbe: probe("/", 9100),
+      livenessProbe: probe("/", 9100),
+      volumeMounts: [{ name: "proc", mountPath: "/host/proc", readOnly: true }],
+    },
+  ],
+  volumes: [
+    { name: "proc", hostPath: { path: "/proc" } },
+    { name: "sys", hostPath: { path: "/sys" } },
+    { name: "root", hostPath: { path: "/" } },
+  ],
+});
+
+const controller = (namespace: string, name: string, image: string, values: { resources: unknown; containerSecurityContext?: unknown }, health: [string, number]) =>
+  deployment("Deployment", namespace, name, {
+    securityContext: nobodyPod,
+    containers: [{ name, image, resources: values.resources, securityContext: values.containerSecurityContext, readinessProbe: probe(...health), livenessProbe: probe(...health) }],
+  });
+export const monitoring = [
+  nodeExporter,
+  controller("monitoring", "kube-prometheus-stack-operator", "quay.io/prometheus-operator/prometheus-operator:v0.85.0", stack.prometheusOperator, ["/healthz", 10250]),
+  controller("monitoring", "kube-prometheus-stack-kube-state-metrics", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0", stack["kube-state-metrics"], ["/livez", 8080]),
+  ...["create", "patch"].map((step) =>
+    deployment("Job", "monitoring", `kube-prometheus-stack-admission-${step}`, {
+      restartPolicy: "OnFailure",
+      securityContext: { ...nobodyPod, runAsUser: 2000, runAsGroup: 2000, fsGroup: 2000 },
+      containers: [{ name: step, image: "registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.6.2", resources: stack.prometheusOperator.admissionWebhooks.patch.resources, securityContext: restrictedContainer }],
+    }),
+  ),
+  deployment("Deployment", "monitoring", "blackbox-exporter", {
+    automountServiceAccountToken: false,
+    securityContext: blackbox.podSecurityContext,
+    containers: [
+      { name: "blackbox-exporter", image: "quay.io/prometheus/blackbox-exporter:v0.27.0", resources: blackbox.resources, securityContext: blackbox.securityContext, readinessProbe: probe("/-/healthy", 9115), livenessProbe: probe("/-/healthy", 9115) },
+    ],
+    volumes: [{ name: "config", configMap: { name: "blackbox-exporter" } }],
+  }),
+];
+
+export const chartRenders: PolicyTarget[] = [ciliumAgent, ciliumOperator, traefikDeployment, ...traefikServices, ...certManager, reflector, ...monitoring];

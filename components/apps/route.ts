@@ -1,0 +1,55 @@
+import { IIngressRoute } from "@kubernetes-models/traefik/traefik.io/v1alpha1/IngressRoute";
+import { IMiddleware } from "@kubernetes-models/traefik/traefik.io/v1alpha1/Middleware";
+import * as pulumi from "@pulumi/pulumi";
+import { ForwardAuthConfig, ServiceConfig } from "../config/schema";
+import { typedCustomResource } from "../home/customResource";
+import { LAN_ENTRYPOINTS, TUNNEL_ENTRYPOINTS } from "../home/traefikValues";
+
+/** The entrypoints a route binds: public services are reachable through the edge too, private ones only on the LAN. */
+export function routeEntrypoints(exposure: ServiceConfig["exposure"]): string[] {
+  return exposure === "public" ? [...LAN_ENTRYPOINTS, ...TUNNEL_ENTRYPOINTS] : [...LAN_ENTRYPOINTS];
+}
+
+/** Traefik's forwardAuth middleware spec from the shared settings. */
+export function forwardAuthMiddleware(settings: ForwardAuthConfig): NonNullable<IMiddleware["spec"]> {
+  return { forwardAuth: { address: settings.address, trustForwardHeader: settings.trustForwardHeader, authResponseHeaders: settings.responseHeaders } };
+}
+
+export interface RouteSpec {
+  /** The catalog entry: its hostname, exposure and forward-auth switch. */
+  service: Pick<ServiceConfig, "name" | "hostname" | "exposure" | "forwardAuth">;
+  namespace: string;
+  /** The Kubernetes Service behind the route, and its port. */
+  backend: { name: string; port: number };
+  /** Forward-auth settings; required when the entry turns it on. */
+  forwardAuth?: ForwardAuthConfig;
+}
+
+/**
+ * Registers a catalog entry's IngressRoute (and its forward-auth Middleware when asked). Exposure is enforced by the
+ * entrypoints bound, never by source addresses; TLS comes from the default store's wildcard certificate.
+ */
+export function registerRoute(name: string, spec: RouteSpec, opts: pulumi.CustomResourceOptions): void {
+  const { service, namespace } = spec;
+  if (service.forwardAuth && !spec.forwardAuth) throw new Error(`route ${name}: "${service.name}" asks for forward-auth but no settings were given`);
+  const middlewares = [];
+  if (service.forwardAuth) {
+    const middleware = `${service.name}-forward-auth`;
+    typedCustomResource<IMiddleware>(`${name}-forward-auth`, { apiVersion: "traefik.io/v1alpha1", kind: "Middleware", metadata: { name: middleware, namespace }, spec: forwardAuthMiddleware(spec.forwardAuth!) }, opts);
+    middlewares.push({ name: middleware, namespace });
+  }
+  typedCustomResource<IIngressRoute>(
+    `${name}-route`,
+    {
+      apiVersion: "traefik.io/v1alpha1",
+      kind: "IngressRoute",
+      metadata: { name: service.name, namespace },
+      spec: {
+        entryPoints: routeEntrypoints(service.exposure),
+        routes: [{ match: `Host(\`${service.hostname}\`)`, kind: "Rule", services: [spec.backend], ...(middlewares.length ? { middlewares } : {}) }],
+        tls: {},
+      },
+    },
+    opts,
+  );
+}

@@ -1,0 +1,140 @@
+import { ICiliumNetworkPolicy } from "@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy";
+import { IProbe } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/Probe";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { MONITORING_NAMESPACE } from "../config/catalog";
+import { ForwardAuthConfig, ServiceConfig } from "../config/schema";
+import { clientNamespaces, fromNamespace, internet, namespacePolicies, PolicySpec, tcp } from "../apps/networkPolicies";
+import { registerRoute } from "../apps/route";
+import { typedCustomResource } from "./customResource";
+import {
+  BLACKBOX_POD_LABEL,
+  BLACKBOX_RELEASE,
+  NODE_EXPORTER_NAMESPACE,
+  PROMETHEUS_POD_LABEL,
+  PROMETHEUS_STACK_RELEASE,
+  PrometheusStackSpec,
+  publicProbes,
+  renderBlackboxValues,
+  renderPrometheusStackValues,
+} from "./monitoringValues";
+import { podSecurityLabels, waiverAnnotations } from "./podSecurity";
+
+export interface MonitoringArgs {
+  /** The catalog's prometheus entry: Prometheus's hostname, exposure and port. */
+  entry: ServiceConfig;
+  /** The whole catalog: its public entries are probed, and apps that declare egress to Prometheus are admitted. */
+  catalog: ServiceConfig[];
+  /** Exact chart versions. */
+  versions: { kubePrometheusStack: string; blackboxExporter: string };
+  /** Prometheus's retention and storage. */
+  prometheus: Omit<PrometheusStackSpec, "port">;
+  /** Traefik's namespace, admitted to Prometheus's port for the route. */
+  traefikNamespace: string;
+  /** Forward-auth settings, when the entry turns it on. */
+  forwardAuth?: ForwardAuthConfig;
+}
+
+const NODE_EXPORTER_WAIVERS = [
+  { rule: "hostNetwork", reason: "node-exporter reports the node's own network interfaces" },
+  { rule: "hostPID", reason: "node-exporter reads the node's process table" },
+  { rule: "hostPath", reason: "node-exporter reads the node's /proc, /sys and root filesystem, read-only" },
+  { rule: "hostPorts", reason: "node-exporter listens on the node's address so Prometheus scrapes every node" },
+];
+
+/** The monitoring namespace's openings: the route and clients to Prometheus, and the blackbox exporter to the internet. */
+export function monitoringPolicies(args: Pick<MonitoringArgs, "entry" | "catalog" | "traefikNamespace">): PolicySpec[] {
+  const clients = clientNamespaces(args.catalog, args.entry);
+  const probedPorts = [443, ...args.catalog.filter((s) => s.exposure === "public").flatMap((s) => s.tcpPorts ?? [])];
+  return [
+    ...namespacePolicies(),
+    { name: "prometheus-from-traefik", spec: { podSelector: { matchLabels: PROMETHEUS_POD_LABEL }, policyTypes: ["Ingress"], ingress: [{ from: [fromNamespace(args.traefikNamespace)], ports: tcp([args.entry.port]) }] } },
+    ...(clients.length
+      ? [{ name: "prometheus-from-clients", spec: { podSelector: { matchLabels: PROMETHEUS_POD_LABEL }, policyTypes: ["Ingress"], ingress: [{ from: clients.map(fromNamespace), ports: tcp([args.entry.port]) }] } }]
+      : []),
+    // The probes resolve public names, so they leave for the edge like any visitor would.
+    { name: "blackbox-to-internet", spec: { podSelector: { matchLabels: BLACKBOX_POD_LABEL }, policyTypes: ["Egress"], egress: [{ to: internet(), ports: tcp([...new Set(probedPorts)]) }] } },
+  ];
+}
+
+/**
+ * Cilium, because scraping reaches the nodes (kubelet, node-exporter on the host network) and the API server, which
+ * NetworkPolicy ipBlocks do not match under Cilium; the "cluster" entity covers them and every pod. The operator's
+ * admission webhook is called by the API server.
+ */
+export function monitoringClusterPolicy(): NonNullable<ICiliumNetworkPolicy["spec"]> {
+  return {
+    endpointSelector: {},
+    egress: [{ toEntities: ["cluster"] }],
+    ingress: [{ fromEntities: ["kube-apiserver"], toPorts: [{ ports: [{ port: "10250", protocol: "TCP" }] }] }],
+  };
+}
+
+/**
+ * The monitoring stack for the catalog's prometheus entry: kube-prometheus-stack (Grafana runs as an app) with
+ * node-exporter in a namespace of its own, the blackbox exporter, a Probe per public hostname, and Prometheus's route.
+ */
+export class Monitoring extends pulumi.ComponentResource {
+  readonly namespace = MONITORING_NAMESPACE;
+  /** The Probe objects' names, one per public check. */
+  readonly probes: string[];
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab:home:Monitoring", name, {}, opts);
+    const namespace = new k8s.core.v1.Namespace(name, { metadata: { name: MONITORING_NAMESPACE, labels: podSecurityLabels("restricted") } }, { parent: this });
+    const nodeNamespace = new k8s.core.v1.Namespace(
+      `${name}-node-exporter`,
+      { metadata: { name: NODE_EXPORTER_NAMESPACE, labels: podSecurityLabels("privileged"), annotations: waiverAnnotations(NODE_EXPORTER_WAIVERS) } },
+      { parent: this },
+    );
+    const inNamespace = { parent: this, dependsOn: [namespace] };
+
+    const stack = new k8s.helm.v4.Chart(
+      name,
+      {
+        name: PROMETHEUS_STACK_RELEASE,
+        chart: "kube-prometheus-stack",
+        repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
+        version: args.versions.kubePrometheusStack,
+        namespace: MONITORING_NAMESPACE,
+        values: renderPrometheusStackValues({ ...args.prometheus, port: args.entry.port }),
+      },
+      { parent: this, dependsOn: [namespace, nodeNamespace] },
+    );
+    new k8s.helm.v4.Chart(
+      `${name}-blackbox`,
+      {
+        name: BLACKBOX_RELEASE,
+        chart: "prometheus-blackbox-exporter",
+        repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
+        version: args.versions.blackboxExporter,
+        namespace: MONITORING_NAMESPACE,
+        values: renderBlackboxValues(),
+      },
+      inNamespace,
+    );
+
+    for (const policy of monitoringPolicies(args)) {
+      new k8s.networking.v1.NetworkPolicy(`${name}-${policy.name}`, { metadata: { name: policy.name, namespace: MONITORING_NAMESPACE }, spec: policy.spec }, inNamespace);
+    }
+    for (const policy of namespacePolicies()) {
+      new k8s.networking.v1.NetworkPolicy(`${name}-node-exporter-${policy.name}`, { metadata: { name: policy.name, namespace: NODE_EXPORTER_NAMESPACE }, spec: policy.spec }, { parent: this, dependsOn: [nodeNamespace] });
+    }
+    typedCustomResource<ICiliumNetworkPolicy>(
+      `${name}-cluster`,
+      { apiVersion: "cilium.io/v2", kind: "CiliumNetworkPolicy", metadata: { name: "monitoring-cluster", namespace: MONITORING_NAMESPACE }, spec: monitoringClusterPolicy() },
+      inNamespace,
+    );
+
+    // Probe and ServiceMonitor kinds exist once the chart has installed their CRDs.
+    const afterCrds = { parent: this, dependsOn: [stack] };
+    const probes = publicProbes(args.catalog, MONITORING_NAMESPACE);
+    for (const probe of probes) {
+      typedCustomResource<IProbe>(`${name}-${probe.name}`, { apiVersion: "monitoring.coreos.com/v1", kind: "Probe", metadata: { name: probe.name, namespace: MONITORING_NAMESPACE }, spec: probe.spec }, afterCrds);
+    }
+    this.probes = probes.map((p) => p.name);
+
+    registerRoute(name, { service: args.entry, namespace: MONITORING_NAMESPACE, backend: { name: `${PROMETHEUS_STACK_RELEASE}-prometheus`, port: args.entry.port }, forwardAuth: args.forwardAuth }, afterCrds);
+    this.registerOutputs({ namespace: this.namespace, probes: this.probes });
+  }
+}

@@ -1,0 +1,108 @@
+import { IProbe } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/Probe";
+import { ServiceConfig } from "../config/schema";
+
+/** Fixed release names, so the Services they create have names the routes and probes can use. */
+export const PROMETHEUS_STACK_RELEASE = "kube-prometheus-stack";
+export const BLACKBOX_RELEASE = "blackbox-exporter";
+/** node-exporter needs the node's namespaces and filesystems; it gets a namespace of its own so monitoring stays restricted. */
+export const NODE_EXPORTER_NAMESPACE = "node-exporter";
+/** The Prometheus pods' name label, as the operator sets it. */
+export const PROMETHEUS_POD_LABEL = { "app.kubernetes.io/name": "prometheus" };
+export const BLACKBOX_POD_LABEL = { "app.kubernetes.io/name": "prometheus-blackbox-exporter" };
+export const BLACKBOX_PORT = 9115;
+/** Blackbox modules: a public hostname must answer over HTTPS with a 2xx after redirects; raw TCP ports must accept. */
+export const PROBE_MODULES = { https: "https_2xx", tcp: "tcp_connect" } as const;
+
+export interface PrometheusStackSpec {
+  /** The catalog's prometheus entry's port, which Prometheus's Service serves. */
+  port: number;
+  retention: string;
+  storageSize: string;
+  storageClass?: string;
+}
+
+const resources = (cpu: string, memory: string, memoryLimit: string) => ({ requests: { cpu, memory }, limits: { memory: memoryLimit } });
+const nobody = { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534 };
+const restrictedContainer = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true };
+
+/**
+ * kube-prometheus-stack's values: Prometheus picks up every ServiceMonitor, PodMonitor, Probe and rule in the cluster
+ * (not only the release's), keeps its data on a claim, and every component has requests and limits. Grafana is left
+ * out: it runs as a catalog app. node-exporter moves to its own privileged namespace.
+ */
+export function renderPrometheusStackValues(spec: PrometheusStackSpec): Record<string, unknown> {
+  return {
+    fullnameOverride: PROMETHEUS_STACK_RELEASE,
+    grafana: { enabled: false },
+    prometheusOperator: {
+      resources: resources("50m", "128Mi", "256Mi"),
+      containerSecurityContext: restrictedContainer,
+      admissionWebhooks: { patch: { resources: resources("10m", "32Mi", "64Mi") } },
+    },
+    "kube-state-metrics": { resources: resources("20m", "64Mi", "256Mi"), containerSecurityContext: restrictedContainer },
+    "prometheus-node-exporter": {
+      namespaceOverride: NODE_EXPORTER_NAMESPACE,
+      resources: resources("20m", "32Mi", "128Mi"),
+      securityContext: { ...nobody, seccompProfile: { type: "RuntimeDefault" } },
+      containerSecurityContext: restrictedContainer,
+    },
+    alertmanager: { alertmanagerSpec: { resources: resources("10m", "64Mi", "128Mi") } },
+    prometheus: {
+      service: { port: spec.port },
+      prometheusSpec: {
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+        probeSelectorNilUsesHelmValues: false,
+        ruleSelectorNilUsesHelmValues: false,
+        retention: spec.retention,
+        resources: resources("200m", "1Gi", "2Gi"),
+        storageSpec: {
+          volumeClaimTemplate: {
+            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: spec.storageSize } }, ...(spec.storageClass ? { storageClassName: spec.storageClass } : {}) },
+          },
+        },
+      },
+    },
+  };
+}
+
+/** The blackbox exporter's values: the modules the probes name, and a hardened, sized pod. */
+export function renderBlackboxValues(): Record<string, unknown> {
+  return {
+    fullnameOverride: BLACKBOX_RELEASE,
+    resources: resources("10m", "32Mi", "128Mi"),
+    podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
+    securityContext: { ...restrictedContainer, runAsUser: 65534, runAsGroup: 65534 },
+    config: {
+      modules: {
+        [PROBE_MODULES.https]: { prober: "http", timeout: "10s", http: { method: "GET", follow_redirects: true, fail_if_not_ssl: true, preferred_ip_protocol: "ip4" } },
+        [PROBE_MODULES.tcp]: { prober: "tcp", timeout: "5s", tcp: { preferred_ip_protocol: "ip4" } },
+      },
+    },
+  };
+}
+
+/** One Probe object's name and spec. */
+export interface ProbeSpec {
+  name: string;
+  spec: NonNullable<IProbe["spec"]>;
+}
+
+/**
+ * A Probe per public catalog entry: its hostname over HTTPS (the health path when declared) and each raw TCP port.
+ * They resolve the public names, so they test the whole path: DNS, the edge, the tunnel and Traefik.
+ */
+export function publicProbes(services: ServiceConfig[], namespace: string): ProbeSpec[] {
+  const prober = { url: `${BLACKBOX_RELEASE}.${namespace}.svc:${BLACKBOX_PORT}` };
+  return services
+    .filter((s) => s.exposure === "public")
+    .flatMap((s) => [
+      {
+        name: `public-${s.name}`,
+        spec: { jobName: "public-https", prober, module: PROBE_MODULES.https, interval: "60s", targets: { staticConfig: { static: [`https://${s.hostname}${s.healthPath ?? "/"}`], labels: { service: s.name } } } },
+      },
+      ...(s.tcpPorts?.length
+        ? [{ name: `public-${s.name}-tcp`, spec: { jobName: "public-tcp", prober, module: PROBE_MODULES.tcp, interval: "60s", targets: { staticConfig: { static: s.tcpPorts.map((p) => `${s.hostname}:${p}`), labels: { service: s.name } } } } }]
+        : []),
+    ]);
+}

@@ -1,0 +1,85 @@
+import { strict as assert } from "node:assert";
+import { appNamespace } from "../../components/config/catalog";
+import { parseHomeConfig, RESERVED_NAMESPACES, ServiceConfig } from "../../components/config/schema";
+import { monitoringClusterPolicy, monitoringPolicies } from "../../components/home/monitoring";
+import { NODE_EXPORTER_NAMESPACE, PROBE_MODULES, publicProbes, renderBlackboxValues, renderPrometheusStackValues } from "../../components/home/monitoringValues";
+import { manifestOf, validateManifest } from "../../tools/offline/manifests";
+import { validEdgeRaw, validHomeRaw } from "../support/fixtures";
+import { resourceOf, resourcesOf, runHome } from "../support/offline";
+
+const fixtureCatalog = (): ServiceConfig[] => parseHomeConfig(validHomeRaw()).services;
+const CR = (type: string) => `kubernetes:${type}`;
+
+describe("monitoring", function () {
+  this.timeout(60000);
+
+  it("has Prometheus pick up every monitor, probe and rule in the cluster, keep its data on a claim, and leave Grafana to the catalog", () => {
+    const values = renderPrometheusStackValues({ port: 9090, retention: "30d", storageSize: "50Gi", storageClass: "bulk" }) as any;
+    const spec = values.prometheus.prometheusSpec;
+    for (const selector of ["serviceMonitor", "podMonitor", "probe", "rule"]) assert.equal(spec[`${selector}SelectorNilUsesHelmValues`], false, selector);
+    assert.equal(spec.retention, "30d");
+    assert.deepEqual(spec.storageSpec.volumeClaimTemplate.spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "50Gi" } }, storageClassName: "bulk" });
+    assert.equal(values.grafana.enabled, false);
+    assert.equal(values["prometheus-node-exporter"].namespaceOverride, NODE_EXPORTER_NAMESPACE);
+    assert.deepEqual(Object.keys(renderBlackboxValues().config as object), ["modules"]);
+  });
+
+  it("probes every public hostname over HTTPS, and each raw TCP port, through the blackbox exporter", () => {
+    const probes = publicProbes(fixtureCatalog(), "monitoring");
+    assert.deepEqual(probes.map((p) => p.name), ["public-jellyfin", "public-minecraft", "public-minecraft-tcp"], "vpn and lan names are not public");
+    const [jellyfin, , minecraftTcp] = probes;
+    assert.deepEqual(jellyfin.spec.targets!.staticConfig!.static, ["https://jellyfin.example.com/"]);
+    assert.equal(jellyfin.spec.module, PROBE_MODULES.https);
+    assert.equal(jellyfin.spec.prober!.url, "blackbox-exporter.monitoring.svc:9115");
+    assert.deepEqual(minecraftTcp.spec.targets!.staticConfig!.static, ["mc.example.com:25565"]);
+    const modules = (renderBlackboxValues() as any).config.modules;
+    for (const probe of probes) assert.ok(modules[probe.spec.module!], `module ${probe.spec.module} is configured`);
+  });
+
+  it("admits Traefik and declared clients to Prometheus, and lets only the blackbox exporter out, to the probed ports", () => {
+    const catalog = fixtureCatalog();
+    const entry = catalog.find((s) => s.component === "prometheus")!;
+    const byName = Object.fromEntries(monitoringPolicies({ entry, catalog, traefikNamespace: "traefik" }).map((p) => [p.name, p.spec as any]));
+    assert.deepEqual(byName["default-deny"].policyTypes, ["Ingress", "Egress"]);
+    assert.deepEqual(byName["prometheus-from-clients"].ingress[0].from, [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "grafana" } } }]);
+    assert.deepEqual(byName["prometheus-from-traefik"].ingress[0].ports, [{ protocol: "TCP", port: 9090 }]);
+    assert.deepEqual(byName["blackbox-to-internet"].egress[0].ports, [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 25565 }]);
+    assert.deepEqual(monitoringClusterPolicy().egress, [{ toEntities: ["cluster"] }]);
+  });
+
+  it("plans the stack in restricted monitoring and privileged node-exporter namespaces, every object schema-valid", async () => {
+    const home = await runHome();
+    const ns = (name: string) => resourceOf(home, CR("core/v1:Namespace"), name).inputs.metadata as any;
+    assert.equal(ns("monitoring").labels["pod-security.kubernetes.io/enforce"], "restricted");
+    assert.equal(ns("monitoring-node-exporter").labels["pod-security.kubernetes.io/enforce"], "privileged");
+    assert.match(ns("monitoring-node-exporter").annotations["homelab.dev/pod-security-waivers"], /^hostNetwork: .*; hostPID: .*; hostPath: .*; hostPorts: /);
+    const route = resourceOf(home, CR("traefik.io/v1alpha1:IngressRoute"), "monitoring-route").inputs.spec as any;
+    assert.deepEqual(route.entryPoints, ["websecure"], "Prometheus is vpn: LAN entrypoints only");
+    assert.deepEqual(route.routes[0].services, [{ name: "kube-prometheus-stack-prometheus", port: 9090 }]);
+    const monitoringObjects = home.resources.filter((r) => [ "monitoring", NODE_EXPORTER_NAMESPACE ].includes((r.inputs.metadata as any)?.namespace));
+    assert.ok(monitoringObjects.length >= 10);
+    for (const r of monitoringObjects) assert.deepEqual(await validateManifest(manifestOf(r, "[secret]")!), [], r.name);
+    const broken = await validateManifest({ apiVersion: "monitoring.coreos.com/v1", kind: "Probe", metadata: { name: "x" }, spec: { targets: { staticConfig: { static: "https://x" } } } });
+    assert.ok(broken.length > 0, "the Probe schema is really checked");
+  });
+
+  it("reserves every namespace the program itself creates, so no app or group can take one", async () => {
+    const home = await runHome();
+    const apps = new Set(fixtureCatalog().filter((s) => s.image).map(appNamespace));
+    const own = resourcesOf(home, CR("core/v1:Namespace")).map((r) => (r.inputs.metadata as any).name).filter((name) => !apps.has(name));
+    assert.ok(own.length >= 6);
+    for (const name of own) assert.ok((RESERVED_NAMESPACES as readonly string[]).includes(name), name);
+  });
+
+  it("gives an app's metrics port a PodMonitor only while Prometheus runs", async () => {
+    const withMetrics = (services: object[]) => JSON.stringify(services.map((s: any) => (s.name === "jellyfin" ? { ...s, metricsPort: 9101 } : s)));
+    const catalog = JSON.parse(validEdgeRaw().services);
+    const home = await runHome({ services: withMetrics(catalog) });
+    const monitor = resourceOf(home, CR("monitoring.coreos.com/v1:PodMonitor"), "jellyfin-metrics");
+    assert.deepEqual((monitor.inputs.spec as any).podMetricsEndpoints, [{ port: "metrics" }]);
+    assert.deepEqual(await validateManifest(manifestOf(monitor, "[secret]")!), []);
+    const without = await runHome({ services: withMetrics(catalog.filter((s: any) => s.component !== "prometheus").map((s: any) => ({ ...s, egress: undefined }))) });
+    assert.deepEqual(resourcesOf(without, CR("monitoring.coreos.com/v1:PodMonitor")), []);
+    assert.deepEqual(resourcesOf(without, CR("monitoring.coreos.com/v1:Probe")), []);
+  });
+});
