@@ -29,6 +29,11 @@ export interface PolicyRoutingSpec {
   table: number;
   /** Rule priority; below 32766 so it wins over the main table. */
   priority: number;
+  /**
+   * UDP source ports whose packets also take the tunnel, whatever their source address: a socket bound to the
+   * wildcard (STUN on [::]:3478) has no source address when its reply is routed, so only the port can select it.
+   */
+  udpSourcePorts?: number[];
 }
 
 /**
@@ -37,17 +42,17 @@ export interface PolicyRoutingSpec {
  * from the wrong address.
  */
 export function renderPolicyRouting(spec: PolicyRoutingSpec): { up: string[]; down: string[] } {
-  const rule = (address: string) => `from ${address} lookup ${spec.table} priority ${spec.priority}`;
+  const target = `lookup ${spec.table} priority ${spec.priority}`;
   const families: { ip: string; address: string }[] = [{ ip: "ip -4", address: spec.ipv4 }];
   if (spec.ipv6) families.push({ ip: "ip -6", address: spec.ipv6 });
+  const selectors = (address: string) => [`from ${address}`, ...(spec.udpSourcePorts ?? []).map((port) => `ipproto udp sport ${port}`)];
   return {
     // Idempotent: a restarted init container finds the pod's namespace, and its rules, as the last attempt left them.
     up: families.flatMap(({ ip, address }) => [
       `${ip} route replace default dev ${spec.device} table ${spec.table}`,
-      `${ip} rule del ${rule(address)} 2>/dev/null || true`,
-      `${ip} rule add ${rule(address)}`,
+      ...selectors(address).flatMap((selector) => [`${ip} rule del ${selector} ${target} 2>/dev/null || true`, `${ip} rule add ${selector} ${target}`]),
     ]),
-    down: families.flatMap(({ ip, address }) => [`${ip} rule del ${rule(address)}`]),
+    down: families.flatMap(({ ip, address }) => selectors(address).map((selector) => `${ip} rule del ${selector} ${target}`)),
   };
 }
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { NetworkPlan } from "../config/schema";
+import { NetworkPlan, STUN_PORT } from "../config/schema";
 import { HomePeerName, TunnelEndpoint, TunnelPlan } from "./tunnelPlan";
 import { renderPolicyRouting, renderWireguardConfig, TUNNEL_ROUTING_TABLE, TUNNEL_RULE_PRIORITY, wireguardPublicKey } from "./wireguard";
 
@@ -69,7 +69,9 @@ export class WireguardTunnel extends pulumi.ComponentResource {
   homePeerConfigs(endpoint: pulumi.Input<string>): Record<HomePeerName, pulumi.Output<string>> {
     const configs = {} as Record<HomePeerName, pulumi.Output<string>>;
     for (const peer of this.peers) {
-      const routing = renderPolicyRouting({ device: "%i", ipv4: peer.address.ipv4, ipv6: peer.address.ipv6, table: TUNNEL_ROUTING_TABLE, priority: TUNNEL_RULE_PRIORITY });
+      // Headscale's STUN listens on [::]:3478 in the derp peer's pod; its answers are selected by source port.
+      const udpSourcePorts = peer.name === "derp" ? [STUN_PORT] : undefined;
+      const routing = renderPolicyRouting({ device: "%i", ipv4: peer.address.ipv4, ipv6: peer.address.ipv6, table: TUNNEL_ROUTING_TABLE, priority: TUNNEL_RULE_PRIORITY, udpSourcePorts });
       configs[peer.name] = pulumi.all([peer.privateKey, this.vpsPublicKey, endpoint]).apply(([privateKey, vpsPublicKey, endpointText]) =>
         renderWireguardConfig({
           privateKey,

@@ -68,7 +68,7 @@ describe("VPN sidecar (Gluetun)", function () {
       }
       assert.fail("accepted");
     };
-    assert.match(refuse({ ...TORRENT, vpn: { provider: "mullvad" } }), /homelab:services\[4\]\.vpn\.credentialsSecret: is required: a VPN sidecar without credentials/);
-    assert.match(refuse({ ...TORRENT, egress: ["internet"] }), /homelab:services\[4\]\.egress: "torrent" sends everything through its VPN/);
+    assert.match(refuse({ ...TORRENT, vpn: { provider: "mullvad" } }), /homelab:services\[5\]\.vpn\.credentialsSecret: is required: a VPN sidecar without credentials/);
+    assert.match(refuse({ ...TORRENT, egress: ["internet"] }), /homelab:services\[5\]\.egress: "torrent" sends everything through its VPN/);
   });
 });

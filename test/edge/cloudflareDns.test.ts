@@ -16,7 +16,7 @@ describe("CloudflareDns component", () => {
     assert.equal(a.proxied, false);
     assert.equal(records.find((r) => r.type === "AAAA")!.content, run.outputs.publicIpv6.value);
     const cnames = records.filter((r) => r.type === "CNAME");
-    assert.deepEqual(cnames.map((r) => r.name).sort(), ["jellyfin.example.com", "mc.example.com"]);
+    assert.deepEqual(cnames.map((r) => r.name).sort(), ["headscale.example.com", "jellyfin.example.com", "mc.example.com"]);
     assert.ok(cnames.every((r) => r.content === "edge.example.com" && r.proxied === false && r.zoneId === ZONE));
     assert.ok(!records.some((r) => r.name === "grafana.example.com"), "a vpn service never appears in public DNS");
   });

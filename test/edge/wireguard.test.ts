@@ -44,6 +44,14 @@ describe("wireguard renderers", () => {
     assert.equal(routing.down.length, 2);
   });
 
+  it("also sends a wildcard-bound UDP port's answers through the tunnel, in both families, by source port", () => {
+    const routing = renderPolicyRouting({ device: "%i", ipv4: "10.10.10.3", ipv6: "fd7a:10:10::3", table: 51820, priority: 1000, udpSourcePorts: [3478] });
+    assert.ok(routing.up.includes("ip -4 rule add ipproto udp sport 3478 lookup 51820 priority 1000"));
+    assert.ok(routing.up.includes("ip -6 rule add ipproto udp sport 3478 lookup 51820 priority 1000"));
+    assert.ok(routing.down.includes("ip -6 rule del ipproto udp sport 3478 lookup 51820 priority 1000"));
+    assert.equal(routing.down.length, 4);
+  });
+
   it("brackets IPv6 endpoints", () => {
     assert.equal(endpointAddress("2001:db8::1", 51820), "[2001:db8::1]:51820");
     assert.equal(endpointAddress("edge.example.com", 51820), "edge.example.com:51820");

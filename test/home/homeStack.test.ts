@@ -82,7 +82,7 @@ describe("home stack", function () {
       { name: "grafana", hostname: "grafana.example.com", exposure: "vpn", port: 3000, image: "docker.io/grafana/grafana:12.1.1", trustsInternalCa: true },
       { name: "nas", hostname: "files.nas.example.com", exposure: "lan", port: 5000, image: "ghcr.io/example/nas-ui:1.2.0" },
     ]);
-    const run = await runHome({ services }, edge);
+    const run = await runHome({ services, derp: "false" }, edge);
     const wildcard = spec(run, CR("cert-manager.io/v1:Certificate"), "cert-manager-wildcard");
     assert.equal(wildcard.secretTemplate.annotations["reflector.v1.k8s.emberstack.com/reflection-auto-namespaces"], `${TRAEFIK_NAMESPACE},jellyfin`);
     const ca = resourceOf(run, CR("core/v1:ConfigMap"), "cert-manager-ca-certificate");
@@ -170,7 +170,7 @@ describe("home stack", function () {
 
   it("exports its typed contract, the CA certificate in plain PEM", async () => {
     assert.equal(home.outputs.gatewayLbIp.value, "192.168.1.241");
-    assert.deepEqual(home.outputs.serviceUrls.value, { jellyfin: "https://jellyfin.example.com", minecraft: "https://mc.example.com", grafana: "https://grafana.example.com", prometheus: "https://prometheus.example.com" });
+    assert.deepEqual(home.outputs.serviceUrls.value, { jellyfin: "https://jellyfin.example.com", minecraft: "https://mc.example.com", grafana: "https://grafana.example.com", prometheus: "https://prometheus.example.com", headscale: "https://headscale.example.com" });
     assert.match(String(home.outputs.caCertificatePem.value), /^-----BEGIN CERTIFICATE-----\n/);
     assert.equal(home.outputs.caCertificatePem.secret, false);
     const consumer = await runOffline({

@@ -26,7 +26,7 @@ describe("monitoring", function () {
 
   it("probes every public hostname over HTTPS, and each raw TCP port, through the blackbox exporter", () => {
     const probes = publicProbes(fixtureCatalog(), "monitoring");
-    assert.deepEqual(probes.map((p) => p.name), ["public-jellyfin", "public-minecraft", "public-minecraft-tcp"], "vpn and lan names are not public");
+    assert.deepEqual(probes.map((p) => p.name), ["public-jellyfin", "public-minecraft", "public-minecraft-tcp", "public-headscale"], "vpn and lan names are not public");
     const [jellyfin, , minecraftTcp] = probes;
     assert.deepEqual(jellyfin.spec.targets!.staticConfig!.static, ["https://jellyfin.example.com/"]);
     assert.equal(jellyfin.spec.module, PROBE_MODULES.https);

@@ -13,6 +13,7 @@ export function validEdgeRaw(): Record<string, string> {
       { name: "minecraft", hostname: "mc.example.com", exposure: "public", port: 25565, tcpPorts: [25565], image: "docker.io/itzg/minecraft-server:2025.6.2" },
       { name: "grafana", hostname: "grafana.example.com", exposure: "vpn", port: 3000, image: "docker.io/grafana/grafana:12.1.1", egress: [{ service: "prometheus" }] },
       { name: "prometheus", hostname: "prometheus.example.com", exposure: "vpn", port: 9090, component: "prometheus" },
+      { name: "headscale", hostname: "headscale.example.com", exposure: "public", port: 8080, component: "headscale" },
     ]),
     adminCidrs: JSON.stringify(["198.51.100.0/24", "2001:db8:5::/48"]),
     sshPort: "22022",
