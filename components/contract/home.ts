@@ -12,6 +12,8 @@ export const homeOutputsShape = {
   caCertificatePem: z.string(),
   /** The tunnel gateway's address inside the WireGuard tunnel. */
   tunnelGatewayAddress: z.string(),
+  /** Headscale's server URL, for `tailscale up --login-server`; absent when the catalog runs no Headscale. */
+  headscaleUrl: z.string().optional(),
 };
 
 export type HomeStackOutputs = z.infer<z.ZodObject<typeof homeOutputsShape>>;

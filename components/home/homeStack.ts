@@ -3,14 +3,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { appNamespace, MONITORING_NAMESPACE } from "../config/catalog";
 import { loadHomeConfig } from "../config/load";
 import { HomeConfig, ServiceConfig } from "../config/schema";
-import { readEdgeOutputs } from "../contract/edge";
+import { EdgeStackOutputs, readEdgeOutputs } from "../contract/edge";
+import { TypedOutputs } from "../contract/stackOutputs";
 import { HomeStackOutputs } from "../contract/home";
 import { edgeForwards } from "../edge/tunnelPlan";
 import { AppNamespace } from "../apps/appNamespace";
 import { AppService } from "../apps/appService";
 import { gluetunWaivers } from "../apps/gluetun";
 import { PodSecurityWaiver } from "./podSecurity";
+import { Headscale, HEADSCALE_POD } from "./headscale";
 import { Monitoring } from "./monitoring";
+import { SubnetRouter } from "./subnetRouter";
 import { StackBuild } from "../stackBuild";
 import { CertManager } from "./certManager";
 import { Cilium } from "./cilium";
@@ -90,14 +93,23 @@ export function buildHomeStack(): StackBuild {
   );
 
   buildApps(config, { traefik, cilium }, provider);
+  const headscale = buildTailnet(config, edge, { traefik, cilium }, provider);
 
-  const outputs: { [K in keyof HomeStackOutputs & string]: pulumi.Input<HomeStackOutputs[K]> } = {
+  const outputs: { [K in keyof HomeStackOutputs]: pulumi.Input<HomeStackOutputs[K]> } = {
     gatewayLbIp: config.loadBalancer.traefikAddress,
     serviceUrls: Object.fromEntries(config.services.map((s) => [s.name, `https://${s.hostname}`])),
     caCertificatePem: certManager.caCertificatePem,
     tunnelGatewayAddress: edge.wireguard.apply((w) => gatewayPeer(w).ipv4),
+    ...(headscale ? { headscaleUrl: headscale.serverUrl } : {}),
   };
-  return { outputs, artifacts: { "haproxy.cfg": gateway.haproxyConfig, "gateway-wg0.conf": gatewayConfig } };
+  return {
+    outputs,
+    artifacts: {
+      "haproxy.cfg": gateway.haproxyConfig,
+      "gateway-wg0.conf": gatewayConfig,
+      ...(headscale ? { "headscale-config.yaml": headscale.config, "tailnet-policy.json": headscale.policy } : {}),
+    },
+  };
 }
 
 /** The Pod Security waivers each app namespace needs, from its members' VPN sidecars, each stated once. */
@@ -143,4 +155,49 @@ function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cili
       { ...afterNetwork, dependsOn: [...afterNetwork.dependsOn, ...(monitoring ? [monitoring] : [])] },
     );
   }
+}
+
+/**
+ * Headscale when the catalog has an entry for it, with the edge's `derp` peer in its pod while DERP is on, and the
+ * subnet router that opens the LAN to the tailnet.
+ */
+function buildTailnet(config: HomeConfig, edge: TypedOutputs<EdgeStackOutputs>, cluster: { traefik: Traefik; cilium: Cilium }, provider: k8s.Provider): Headscale | undefined {
+  const entry = config.services.find((s) => s.component === "headscale");
+  if (!entry) return undefined;
+  const derpConfig = config.network.derp
+    ? edge.homePeerConfigs.apply((configs) => {
+        if (!configs.derp) throw new pulumi.RunError(`edge stack "${config.edgeStack}" output "homePeerConfigs" has no "derp" config, but homelab:derp is true`);
+        return configs.derp;
+      })
+    : undefined;
+  const headscale = new Headscale(
+    "headscale",
+    {
+      entry,
+      catalog: config.services,
+      settings: config.headscale,
+      lanCidr: config.network.lanCidr,
+      traefikAddress: config.loadBalancer.traefikAddress,
+      namespaces: { traefik: cluster.traefik.namespace, monitoring: MONITORING_NAMESPACE },
+      derp: derpConfig && {
+        wireguardConfig: derpConfig,
+        publicAddresses: pulumi.all([edge.publicIpv4, edge.publicIpv6]).apply(([ipv4, ipv6]) => ({ ipv4, ...(ipv6 ? { ipv6 } : {}) })),
+        endpoint: { address: edge.publicIpv4, port: config.network.wireguardPort },
+        image: config.gatewayImages.wireguard,
+      },
+    },
+    { providers: [provider], dependsOn: [cluster.traefik.chart, ...cluster.cilium.ready] },
+  );
+  new SubnetRouter(
+    "subnet-router",
+    {
+      serverUrl: headscale.serverUrl,
+      lanCidr: config.network.lanCidr,
+      headscale: { namespace: headscale.namespace, pod: HEADSCALE_POD, server: headscale.server, namespaceResource: headscale.namespaceResource },
+      traefikNamespace: cluster.traefik.namespace,
+      images: { router: config.headscale.images.subnetRouter, bootstrap: config.headscale.images.bootstrap },
+    },
+    { providers: [provider] },
+  );
+  return headscale;
 }

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { exemptionAnnotation } from "../../policy/workloads";
 import { HaproxyRoute, HEALTH_PATH, renderHaproxyConfig } from "./haproxy";
 import { podSecurityLabels, waiverAnnotations } from "./podSecurity";
+import { TUNNEL_SETUP_WAIVERS, tunnelEndpointEgress, tunnelSetupContainer, tunnelSetupExemptions } from "./tunnelSetup";
 
 export interface TunnelGatewayArgs {
   /** Secret: the edge's wg-quick config for the `gateway` peer, policy routing included. */
@@ -44,10 +44,7 @@ export class TunnelGateway extends pulumi.ComponentResource {
         metadata: {
           name: TUNNEL_NAMESPACE,
           labels: podSecurityLabels("privileged"),
-          annotations: waiverAnnotations([
-            { rule: "capabilities", reason: "the tunnel-setup init container adds NET_ADMIN to create wg0 and its policy routes" },
-            { rule: "runAsNonRoot", reason: "the tunnel-setup init container runs as root, as ip and wg require" },
-          ]),
+          annotations: waiverAnnotations(TUNNEL_SETUP_WAIVERS),
         },
       },
       { parent: this },
@@ -73,11 +70,7 @@ export class TunnelGateway extends pulumi.ComponentResource {
           namespace: TUNNEL_NAMESPACE,
           labels,
           // The policy pack's waivers, each with its reason; they match the namespace's Pod Security waivers.
-          annotations: {
-            [exemptionAnnotation("k8s-capabilities")]: "tunnel-setup adds NET_ADMIN to create wg0 and its policy routes; no other container adds any",
-            [exemptionAnnotation("k8s-run-as-non-root")]: "tunnel-setup runs as root, as ip and wg need; HAProxy runs as uid 99",
-            [exemptionAnnotation("k8s-run-as-user")]: "tunnel-setup runs as uid 0 for the same reason",
-          },
+          annotations: tunnelSetupExemptions("HAProxy (uid 99)"),
         },
         spec: {
           replicas: 1,
@@ -94,16 +87,7 @@ export class TunnelGateway extends pulumi.ComponentResource {
                 // A namespaced, safe sysctl: HAProxy binds the web ports without root or NET_BIND_SERVICE.
                 sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: String(lowestPort) }],
               },
-              initContainers: [
-                {
-                  name: "tunnel-setup",
-                  image: args.images.wireguard,
-                  command: ["wg-quick", "up", "/etc/wireguard/wg0.conf"],
-                  securityContext: { ...dropAll, runAsUser: 0, runAsNonRoot: false, capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] } },
-                  resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
-                  volumeMounts: [{ name: "wireguard", mountPath: "/etc/wireguard", readOnly: true }],
-                },
-              ],
+              initContainers: [tunnelSetupContainer(args.images.wireguard, "wireguard")],
               containers: [
                 {
                   name: "haproxy",
@@ -142,7 +126,7 @@ export class TunnelGateway extends pulumi.ComponentResource {
           // Nothing in the cluster needs to reach the gateway; its traffic arrives through wg0.
           ingress: [],
           egress: [
-            { to: [{ ipBlock: { cidr: pulumi.interpolate`${args.endpoint.address}/32` } }], ports: [{ protocol: "UDP", port: args.endpoint.port }] },
+            tunnelEndpointEgress(args.endpoint),
             { to: [{ namespaceSelector: {}, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] },
             ...[...new Set(args.routes.map((r) => r.namespace))].sort().map((namespace) => ({
               to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } }],

@@ -8,13 +8,17 @@ import { validEdgeRaw } from "../support/fixtures";
 import { runEdge } from "../support/offline";
 
 describe("the policy pack over the example stacks", () => {
-  it("the repository's edge and home plans pass every mandatory rule, and the gateway's waivers are reported", async () => {
+  it("the repository's edge and home plans pass every mandatory rule, and the gateway's, Headscale's and the apps' waivers are reported", async () => {
     const plan = await planStacks(["edge", "home"]);
     for (const stack of plan.stacks) assert.deepEqual(stack.violations.filter((v) => v.level === "mandatory"), [], stack.stack);
     const advisory = plan.stacks.flatMap((s) => s.violations.filter((v) => v.level === "advisory").map((v) => v.message));
     assert.deepEqual(advisory.map((m) => /^(\S+ \S+) is exempt from ([^:]+):/.exec(m)!.slice(1).join(": ")), [
       "StatefulSet qbittorrent/qbittorrent: k8s-capabilities",
       "StatefulSet qbittorrent/qbittorrent: k8s-run-as-non-root, k8s-run-as-user",
+      "StatefulSet headscale/headscale: k8s-capabilities",
+      "StatefulSet headscale/headscale: k8s-run-as-non-root",
+      "StatefulSet headscale/headscale: k8s-run-as-user",
+      "Job headscale/headscale-bootstrap: k8s-service-account-token",
       "Deployment edge-tunnel/tunnel-gateway: k8s-capabilities",
       "Deployment edge-tunnel/tunnel-gateway: k8s-run-as-non-root",
       "Deployment edge-tunnel/tunnel-gateway: k8s-run-as-user",

@@ -55,7 +55,7 @@ describe("npm run plan", function () {
 
   it("runs the policy pack over each stack and writes the pack config the catalog implies", () => {
     assert.match(first.stdout, /policy pack \(edge\): 0 mandatory violation\(s\), 0 other finding\(s\)/);
-    assert.match(first.stdout, /policy pack \(home\): 0 mandatory violation\(s\), 5 other finding\(s\)\n\[advisory\] k8s-exemptions\n/);
+    assert.match(first.stdout, /policy pack \(home\): 0 mandatory violation\(s\), 9 other finding\(s\)\n\[advisory\] k8s-exemptions\n/);
     const packConfig = JSON.parse(readFileSync(join(dir, "out/policy-config.json"), "utf8"));
     assert.deepEqual(packConfig["edge-firewall-allowed-ports"], { tcp: [80, 443], udp: [51820, 3478] });
   });

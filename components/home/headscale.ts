@@ -1,0 +1,183 @@
+import { createHash } from "node:crypto";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { HEADSCALE_NAMESPACE } from "../config/catalog";
+import { HeadscaleSettings, ServiceConfig } from "../config/schema";
+import { APP_LABEL, fromNamespace, namespacePolicies, PolicySpec, tcp } from "../apps/networkPolicies";
+import { registerRoute } from "../apps/route";
+import { HEADSCALE_METRICS_PORT, HEADSCALE_PATHS, renderHeadscaleConfig, renderTailnetPolicy, splitDnsRecords } from "./headscaleConfig";
+import { podSecurityLabels, waiverAnnotations } from "./podSecurity";
+import { TUNNEL_SETUP_WAIVERS, tunnelEndpointEgress, tunnelSetupContainer, tunnelSetupExemptions } from "./tunnelSetup";
+
+export interface HeadscaleArgs {
+  /** The catalog's headscale entry: its hostname becomes server_url, its port the listen port. */
+  entry: ServiceConfig;
+  /** The whole catalog: its vpn and lan names become MagicDNS records. */
+  catalog: ServiceConfig[];
+  settings: HeadscaleSettings;
+  lanCidr: string;
+  /** Traefik's LAN address, where every private name points. */
+  traefikAddress: string;
+  /** Namespaces admitted: Traefik's to the listen port, monitoring's to the metrics port. */
+  namespaces: { traefik: string; monitoring: string };
+  /** With DERP on: the edge's `derp` peer config (secret), the VPS's public addresses and its WireGuard endpoint. */
+  derp?: {
+    wireguardConfig: pulumi.Input<string>;
+    publicAddresses: pulumi.Input<{ ipv4: string; ipv6?: string }>;
+    endpoint: { address: pulumi.Input<string>; port: number };
+    image: string;
+  };
+}
+
+/** The StatefulSet's one pod: its name is stable, so the bootstrap Job's RBAC can name it. */
+export const HEADSCALE_POD = "headscale-0";
+const NONROOT_UID = 65532;
+const labels = { [APP_LABEL]: "headscale" };
+
+/** Headscale's openings in its namespace's default deny: Traefik to the listen port, Prometheus to the metrics port. */
+export function headscalePolicies(listenPort: number, namespaces: HeadscaleArgs["namespaces"]): PolicySpec[] {
+  const podSelector = { matchLabels: labels };
+  return [
+    ...namespacePolicies(),
+    { name: "headscale-from-traefik", spec: { podSelector, policyTypes: ["Ingress"], ingress: [{ from: [fromNamespace(namespaces.traefik)], ports: tcp([listenPort]) }] } },
+    { name: "headscale-metrics", spec: { podSelector, policyTypes: ["Ingress"], ingress: [{ from: [fromNamespace(namespaces.monitoring)], ports: tcp([HEADSCALE_METRICS_PORT]) }] } },
+  ];
+}
+
+/**
+ * The Headscale control server: config and policy from pure renderers, sqlite and keys on a claim that outlives it,
+ * published through Traefik's tunnel entrypoints. With DERP on, the pod also carries the edge's `derp` WireGuard peer,
+ * brought up by an init container, so STUN on 3478/udp sees clients' real addresses and answers through the tunnel.
+ */
+export class Headscale extends pulumi.ComponentResource {
+  readonly namespace = HEADSCALE_NAMESPACE;
+  readonly serverUrl: string;
+  /** The rendered config.yaml and policy.json, for the plan output. */
+  readonly config: pulumi.Output<string>;
+  readonly policy: string;
+  /** The StatefulSet, which the bootstrap Job waits for. */
+  readonly server: k8s.apps.v1.StatefulSet;
+  /** The Namespace object, for objects other components put in it. */
+  readonly namespaceResource: k8s.core.v1.Namespace;
+
+  constructor(name: string, args: HeadscaleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab:home:Headscale", name, {}, opts);
+    const { entry, settings } = args;
+    this.serverUrl = `https://${entry.hostname}`;
+    const ns = new k8s.core.v1.Namespace(
+      name,
+      {
+        metadata: {
+          name: HEADSCALE_NAMESPACE,
+          labels: podSecurityLabels(args.derp ? "privileged" : "restricted"),
+          annotations: waiverAnnotations(args.derp ? TUNNEL_SETUP_WAIVERS : []),
+        },
+      },
+      { parent: this },
+    );
+    this.namespaceResource = ns;
+    const inNamespace = { parent: this, dependsOn: [ns] };
+
+    this.config = pulumi.output(args.derp?.publicAddresses).apply((derp) =>
+      renderHeadscaleConfig({
+        serverUrl: this.serverUrl,
+        listenPort: entry.port,
+        baseDomain: settings.baseDomain,
+        nameservers: settings.nameservers,
+        overrideLocalDns: settings.overrideLocalDns,
+        splitDns: settings.splitDns,
+        extraRecords: splitDnsRecords(args.catalog, args.traefikAddress),
+        derp,
+      }),
+    );
+    this.policy = renderTailnetPolicy({ tailnet: settings.tailnet, lanCidr: args.lanCidr, traefikAddress: args.traefikAddress });
+    const files = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: { name: "headscale", namespace: HEADSCALE_NAMESPACE }, data: { "config.yaml": this.config, "policy.json": this.policy } }, inNamespace);
+    const wireguard = args.derp
+      ? new k8s.core.v1.Secret(`${name}-derp-wireguard`, { metadata: { name: "derp-wireguard", namespace: HEADSCALE_NAMESPACE }, type: "Opaque", stringData: { "wg0.conf": pulumi.secret(args.derp.wireguardConfig) } }, inNamespace)
+      : undefined;
+    const claim = new k8s.core.v1.PersistentVolumeClaim(
+      `${name}-data`,
+      {
+        metadata: { name: "headscale-data", namespace: HEADSCALE_NAMESPACE, labels },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: settings.storageSize } }, ...(settings.storageClass ? { storageClassName: settings.storageClass } : {}) },
+      },
+      // The database and the noise key are the tailnet's identity: removing Headscale must not take them.
+      { ...inNamespace, retainOnDelete: true },
+    );
+
+    // Headscale reads its files once: a changed config or policy restarts the pod. The hash reveals nothing.
+    const configHash = pulumi.unsecret(
+      pulumi.all([this.config, args.derp?.wireguardConfig ?? ""]).apply(([config, wg]) => createHash("sha256").update(config).update(this.policy).update(wg).digest("hex").slice(0, 16)),
+    );
+    const probe = { httpGet: { path: "/health", port: entry.port } };
+    this.server = new k8s.apps.v1.StatefulSet(
+      name,
+      {
+        metadata: { name: "headscale", namespace: HEADSCALE_NAMESPACE, labels, annotations: args.derp ? tunnelSetupExemptions("headscale") : {} },
+        spec: {
+          replicas: 1,
+          serviceName: "headscale",
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels, annotations: { "homelab.dev/config-hash": configHash } },
+            spec: {
+              automountServiceAccountToken: false,
+              securityContext: { runAsNonRoot: true, runAsUser: NONROOT_UID, runAsGroup: NONROOT_UID, fsGroup: NONROOT_UID, seccompProfile: { type: "RuntimeDefault" } },
+              initContainers: args.derp ? [tunnelSetupContainer(args.derp.image, "derp-wireguard")] : [],
+              containers: [
+                {
+                  name: "headscale",
+                  image: settings.image,
+                  args: ["serve"],
+                  ports: [
+                    { name: "http", containerPort: entry.port },
+                    { name: "metrics", containerPort: HEADSCALE_METRICS_PORT },
+                    ...(args.derp ? [{ name: "stun", containerPort: 3478, protocol: "UDP" }] : []),
+                  ],
+                  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true },
+                  resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                  readinessProbe: { ...probe, periodSeconds: 10 },
+                  livenessProbe: { ...probe, periodSeconds: 30, failureThreshold: 3 },
+                  volumeMounts: [
+                    { name: "config", mountPath: HEADSCALE_PATHS.config, readOnly: true },
+                    { name: "data", mountPath: HEADSCALE_PATHS.data },
+                    { name: "socket", mountPath: HEADSCALE_PATHS.socketDir },
+                  ],
+                },
+              ],
+              volumes: [
+                { name: "config", configMap: { name: "headscale" } },
+                { name: "data", persistentVolumeClaim: { claimName: "headscale-data" } },
+                { name: "socket", emptyDir: {} },
+                ...(args.derp ? [{ name: "derp-wireguard", secret: { secretName: "derp-wireguard", defaultMode: 0o400 } }] : []),
+              ],
+            },
+          },
+        },
+      },
+      { parent: this, dependsOn: [ns, files, claim, ...(wireguard ? [wireguard] : [])] },
+    );
+    new k8s.core.v1.Service(
+      name,
+      {
+        metadata: { name: "headscale", namespace: HEADSCALE_NAMESPACE, labels },
+        spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: entry.port, targetPort: entry.port }, { name: "metrics", port: HEADSCALE_METRICS_PORT, targetPort: HEADSCALE_METRICS_PORT }] },
+      },
+      inNamespace,
+    );
+    registerRoute(name, { service: entry, namespace: HEADSCALE_NAMESPACE, backend: { name: "headscale", port: entry.port } }, inNamespace);
+
+    for (const policy of headscalePolicies(entry.port, args.namespaces)) {
+      new k8s.networking.v1.NetworkPolicy(`${name}-${policy.name}`, { metadata: { name: policy.name, namespace: HEADSCALE_NAMESPACE }, spec: policy.spec }, inNamespace);
+    }
+    if (args.derp) {
+      // WireGuard's UDP to the VPS is the pod's only way out; STUN arrives and leaves inside the tunnel.
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-derp-tunnel`,
+        { metadata: { name: "derp-tunnel", namespace: HEADSCALE_NAMESPACE }, spec: { podSelector: { matchLabels: labels }, policyTypes: ["Egress"], egress: [tunnelEndpointEgress(args.derp.endpoint)] } },
+        inNamespace,
+      );
+    }
+    this.registerOutputs({ serverUrl: this.serverUrl, config: this.config, policy: this.policy });
+  }
+}
