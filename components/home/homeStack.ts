@@ -93,7 +93,8 @@ export function buildHomeStack(): StackBuild {
   );
 
   buildApps(config, { traefik, cilium }, provider);
-  const headscale = buildTailnet(config, edge, { traefik, cilium }, provider);
+  const tailnet = buildTailnet(config, edge, { traefik, cilium }, provider);
+  const headscale = tailnet?.headscale;
 
   const outputs: { [K in keyof HomeStackOutputs]: pulumi.Input<HomeStackOutputs[K]> } = {
     gatewayLbIp: config.loadBalancer.traefikAddress,
@@ -108,6 +109,7 @@ export function buildHomeStack(): StackBuild {
       "haproxy.cfg": gateway.haproxyConfig,
       "gateway-wg0.conf": gatewayConfig,
       ...(headscale ? { "headscale-config.yaml": headscale.config, "tailnet-policy.json": headscale.policy } : {}),
+      ...(tailnet?.derpConfig ? { "derp-wg0.conf": tailnet.derpConfig } : {}),
     },
   };
 }
@@ -161,7 +163,12 @@ function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cili
  * Headscale when the catalog has an entry for it, with the edge's `derp` peer in its pod while DERP is on, and the
  * subnet router that opens the LAN to the tailnet.
  */
-function buildTailnet(config: HomeConfig, edge: TypedOutputs<EdgeStackOutputs>, cluster: { traefik: Traefik; cilium: Cilium }, provider: k8s.Provider): Headscale | undefined {
+function buildTailnet(
+  config: HomeConfig,
+  edge: TypedOutputs<EdgeStackOutputs>,
+  cluster: { traefik: Traefik; cilium: Cilium },
+  provider: k8s.Provider,
+): { headscale: Headscale; derpConfig?: pulumi.Output<string> } | undefined {
   const entry = config.services.find((s) => s.component === "headscale");
   if (!entry) return undefined;
   const derpConfig = config.network.derp
@@ -199,5 +206,5 @@ function buildTailnet(config: HomeConfig, edge: TypedOutputs<EdgeStackOutputs>, 
     },
     { providers: [provider] },
   );
-  return headscale;
+  return { headscale, derpConfig };
 }

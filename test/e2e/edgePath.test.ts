@@ -8,7 +8,8 @@ import { planStacks } from "../../tools/offline/planStacks";
 import { loadStackConfig } from "../../tools/offline/stackConfig";
 import { requireRealTools, run } from "../support/realTools";
 import { curl, secondsUntil, sha256, tcpBurst, udpExchange, urlHost } from "./support";
-import { EdgeTopology, GATEWAY_INTERFACE } from "./topology";
+import { EdgeTopology, GATEWAY_INTERFACE, stunListen } from "./topology";
+import { TUNNEL_ROUTING_TABLE, TUNNEL_RULE_PRIORITY } from "../../components/edge/wireguard";
 
 const TOOLS = ["ip", "nft", "wg", "wg-quick", "wireguard-go", "haproxy", "nginx", "dnsmasq", "nmap", "curl", "openssl", "/usr/sbin/sshd", "ssh-keygen"];
 
@@ -44,7 +45,10 @@ describe("the rendered edge carries real traffic (network namespaces)", function
     }
   });
 
-  describe("2. STUN reaches the derp peer with the client's address, and the answer comes from the VPS", () => {
+  describe("2. STUN on Headscale's [::]:3478 sees the client's address, and the answer comes from the VPS", () => {
+    it("listens where Headscale's rendered config says: the dual-stack wildcard", () => {
+      assert.deepEqual(stunListen(topology.home.artifacts["headscale-config.yaml"]), ["::", 3478]);
+    });
     for (const family of ["ipv4", "ipv6"] as const) {
       it(`over ${family}`, () => {
         const answer = udpExchange(topology, "internet", topology.addresses.vps[family], 3478);
@@ -53,6 +57,21 @@ describe("the rendered edge carries real traffic (network namespaces)", function
         assert.equal(answer.body, `seen ${topology.addresses.client[family]}`);
       });
     }
+    it("without the source-port rules, the wildcard socket answers by the pod's own route, and STUN breaks", () => {
+      const rules = (family: "-4" | "-6", verb: "add" | "del") => topology.exec("derp", "ip", [family, "rule", verb, "ipproto", "udp", "sport", "3478", "lookup", String(TUNNEL_ROUTING_TABLE), "priority", String(TUNNEL_RULE_PRIORITY)]);
+      rules("-4", "del");
+      rules("-6", "del");
+      try {
+        for (const family of ["ipv4", "ipv6"] as const) {
+          const answer = udpExchange(topology, "internet", topology.addresses.vps[family], 3478, 1000);
+          assert.ok(!answer || answer.from !== topology.addresses.vps[family], `${family} answered from ${answer?.from}, the VPS`);
+        }
+      } finally {
+        rules("-4", "add");
+        rules("-6", "add");
+      }
+      assert.equal(udpExchange(topology, "internet", topology.addresses.vps.ipv4, 3478)?.from, topology.addresses.vps.ipv4, "restored");
+    });
   });
 
   describe("3. exposure", () => {

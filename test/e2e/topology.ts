@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { FORWARDING_SYSCTL } from "../../components/edge/cloudInit";
 import { OfflineRun } from "../../tools/offline/engine";
 import { Netns, run } from "../support/realTools";
@@ -15,7 +16,8 @@ export interface Addresses {
   client: { ipv4: string; ipv6: string };
   admin: { ipv4: string; ipv6: string };
   homeUnderlay: string;
-  derpUnderlay: string;
+  /** The Headscale pod's own addresses, dual stack like a pod's; the client's network is on-link from them. */
+  derpUnderlay: { ipv4: string; ipv6: string };
   /** The pod network between the gateway and the backend that stands in for Traefik. */
   gatewayPod: string;
   backend: string;
@@ -23,6 +25,8 @@ export interface Addresses {
 
 /** The gateway's interface in the test; in the pod it is wg0. */
 export const GATEWAY_INTERFACE = "wg-gateway";
+/** The derp peer's interface in the test; in Headscale's pod it is wg0. */
+export const DERP_INTERFACE = "wg-derp";
 
 export const BACKEND_DOMAIN_NAMES = ["traefik-tunnel.traefik.svc.cluster.local"];
 
@@ -63,14 +67,25 @@ http {
 `;
 }
 
-/** Answers every datagram with the address it came from, from the derp peer's tunnel addresses, as STUN would. */
+/**
+ * Answers every datagram with the address it came from, as STUN does, on one socket bound where Headscale's config
+ * says (stun_listen_addr "[::]:3478": dual stack, no source address of its own).
+ */
 const UDP_RESPONDER = `
 const dgram = require("dgram");
-for (const [type, address] of JSON.parse(process.argv[1])) {
-  const socket = dgram.createSocket(type);
-  socket.on("message", (_m, r) => socket.send("seen " + r.address, r.port, r.address));
-  socket.bind(3478, address);
-}`;
+const [host, port] = JSON.parse(process.argv[1]);
+const socket = dgram.createSocket({ type: host.includes(":") ? "udp6" : "udp4", ipv6Only: false });
+const plain = (address) => address.replace(/^::ffff:/, "");
+socket.on("message", (_m, r) => socket.send("seen " + plain(r.address), r.port, r.address));
+socket.bind(port, host);`;
+
+/** Host and port of Headscale's STUN listener, from its rendered config. */
+export function stunListen(headscaleConfig: string): [string, number] {
+  const listen = String((parse(headscaleConfig) as { derp: { server: { stun_listen_addr: string } } }).derp.server.stun_listen_addr);
+  const match = /^\[?([^\]]*)\]?:(\d+)$/.exec(listen);
+  if (!match) throw new Error(`unreadable stun_listen_addr ${listen}`);
+  return [match[1] || "0.0.0.0", Number(match[2])];
+}
 
 export class EdgeTopology {
   readonly dir = mkdtempSync(join(tmpdir(), "edge-e2e-"));
@@ -91,7 +106,7 @@ export class EdgeTopology {
       client: { ipv4: "203.0.113.250", ipv6: `${v6net}fa` },
       admin: { ipv4: "198.51.100.7", ipv6: "2001:db8:5::7" },
       homeUnderlay: "203.0.113.251",
-      derpUnderlay: "203.0.113.252",
+      derpUnderlay: { ipv4: "203.0.113.252", ipv6: `${v6net}fc` },
       gatewayPod: "10.42.0.10",
       backend: "10.42.0.20",
     };
@@ -147,7 +162,7 @@ export class EdgeTopology {
     this.wire("internet", "p-inet", [`${a.client.ipv4}/24`, `${a.client.ipv6}/64`]);
     this.wire("admin", "p-admin", [`${a.admin.ipv4}/24`, `${a.admin.ipv6}/64`], [`${a.vps.ipv4}/32`, `${a.vps.ipv6}/128`]);
     this.wire("home", "p-home", [`${a.homeUnderlay}/24`]);
-    this.wire("derp", "p-derp", [`${a.derpUnderlay}/24`]);
+    this.wire("derp", "p-derp", [`${a.derpUnderlay.ipv4}/24`, `${a.derpUnderlay.ipv6}/64`]);
 
     // The VPS: forwarding as cloud-init enables it, the rendered ruleset and wg0.conf.
     this.exec("vps", "sysctl", ["-q", "-p", this.file("vps/forwarding.conf", FORWARDING_SYSCTL)]);
@@ -177,10 +192,10 @@ export class EdgeTopology {
     writeFileSync(`/etc/netns/${this.hosts.home.name}/resolv.conf`, "nameserver 127.0.0.1\n");
     this.start("home", "haproxy", ["-W", "-db", "-f", this.file("home/haproxy.cfg", this.home.artifacts["haproxy.cfg"])]);
 
-    // The derp peer answers STUN-like datagrams from its tunnel addresses.
-    this.wireguardUp("derp", "wg-derp", this.edge.artifacts["wg-derp.conf"]);
-    const derp = (this.edge.outputs.wireguard.value as { peers: Record<string, { address: { ipv4: string; ipv6?: string } }> }).peers.derp.address;
-    this.start("derp", process.execPath, ["-e", UDP_RESPONDER, JSON.stringify([["udp4", derp.ipv4], ["udp6", derp.ipv6]])]);
+    // The Headscale pod: the derp peer from the home plan's Secret, and STUN listening as Headscale's config says. Its
+    // eth0 shares a network with the client, so an answer routed by the main table would reach it from the wrong address.
+    this.wireguardUp("derp", DERP_INTERFACE, this.home.artifacts["derp-wg0.conf"]);
+    this.start("derp", process.execPath, ["-e", UDP_RESPONDER, JSON.stringify(stunListen(this.home.artifacts["headscale-config.yaml"]))]);
     return this;
   }
 
