@@ -63,7 +63,7 @@ async function main() {
   const [edge, home] = ["edge", "home"].map((name) => plan.stacks.find((s) => s.stack === name)?.run);
   if (edge && home) {
     const across = crossStackProblems(edge, home);
-    console.log(`across edge and home: ${across.length ? across.map((p) => `\n  - ${p}`).join("") : "every forwarded port has a listener"}`);
+    console.log(`across edge and home: ${across.length ? across.map((p) => `\n  - ${p}`).join("") : "every forwarded port (tcp and udp) has a listener, every tunnel route its CNAME and every CNAME a route"}`);
     problems += across.length;
   }
   if (problems) console.error(`${problems} problem(s): secrets left plain, objects that fail their schema, or stacks that disagree; fix before deploying.`);

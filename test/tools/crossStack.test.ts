@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { crossStackProblems } from "../../tools/offline/crossStack";
+import { validEdgeRaw } from "../support/fixtures";
 import { runEdge, runHome } from "../support/offline";
 
 describe("checks across the edge and home stacks", () => {
@@ -13,8 +14,29 @@ describe("checks across the edge and home stacks", () => {
     const wiki = JSON.stringify([{ name: "wiki", hostname: "wiki.example.com", exposure: "public", port: 3000, image: "ghcr.io/example/wiki:2.5.1" }]);
     const home = await runHome({ services: wiki, derp: "false" });
     const edge = await runEdge();
-    assert.deepEqual(crossStackProblems(edge, home).filter((p) => p.includes("CNAME")), ["the home stack routes wiki.example.com through the tunnel, but the edge publishes no CNAME for it"]);
-    assert.deepEqual(crossStackProblems(await runEdge({ services: wiki, derp: "false" }), home).filter((p) => p.includes("CNAME")), []);
+    const unpublished = (problems: string[]) => problems.filter((p) => p.startsWith("the home stack routes"));
+    assert.deepEqual(unpublished(crossStackProblems(edge, home)), ["the home stack routes wiki.example.com through the tunnel, but the edge publishes no CNAME for it"]);
+    assert.deepEqual(crossStackProblems(await runEdge({ services: wiki, derp: "false" }), home), [], "both directions agree once the edge has the same catalog");
+  });
+
+  it("reports a CNAME that no route through the tunnel answers", async () => {
+    const edge = await runEdge();
+    const withoutHeadscale = JSON.stringify(JSON.parse(validEdgeRaw().services).filter((s: { component?: string }) => s.component !== "headscale"));
+    const home = await runHome({ services: withoutHeadscale, derp: "false" }, edge);
+    assert.deepEqual(crossStackProblems(edge, home).filter((p) => p.includes("CNAME")), ["the edge publishes a CNAME for headscale.example.com, but no home route answers it through the tunnel"]);
+  });
+
+  it("finds Headscale's STUN listener behind the forwarded UDP port, and reports it missing", async () => {
+    const edge = await runEdge();
+    const home = await runHome({}, edge);
+    assert.deepEqual(crossStackProblems(edge, home).filter((p) => p.includes("udp")), []);
+    const bound = { ...home, artifacts: { ...home.artifacts, "headscale-config.yaml": home.artifacts["headscale-config.yaml"].replace('stun_listen_addr: "[::]:3478"', "stun_listen_addr: 10.10.10.3:3478") } };
+    assert.deepEqual(crossStackProblems(edge, bound), ["the edge forwards udp to fd7a:10:10::3:3478, but nothing in the home stack listens there"], "bound to the IPv4 tunnel address, STUN serves IPv4 only");
+    const off = await runHome({ derp: "false" }, edge);
+    assert.deepEqual(crossStackProblems(edge, off).filter((p) => p.includes("udp")), [
+      "the edge forwards udp to 10.10.10.3:3478, but nothing in the home stack listens there",
+      "the edge forwards udp to fd7a:10:10::3:3478, but nothing in the home stack listens there",
+    ]);
   });
 
   it("reports a forwarded port with no listener, and a listener nothing forwards to", async () => {

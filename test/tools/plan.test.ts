@@ -121,7 +121,7 @@ describe("npm run plan", function () {
   });
 
   it("checks across the stacks that every forwarded port has a listener", () => {
-    assert.match(first.stdout, /across edge and home: every forwarded port has a listener/);
+    assert.match(first.stdout, /across edge and home: every forwarded port \(tcp and udp\) has a listener, every tunnel route its CNAME and every CNAME a route/);
   });
 
   it("fails, naming the rules, when a workload breaks the policy pack", () => {
