@@ -9,6 +9,8 @@ const CILIUM_POLICY = "kubernetes:cilium.io/v2:CiliumNetworkPolicy";
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 const INGRESS_ROUTE = "kubernetes:traefik.io/v1alpha1:IngressRoute";
 const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
+const GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway";
+const HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
 /** The annotation Cilium's LB IPAM takes a fixed address from. */
 export const LB_ADDRESS_ANNOTATION = "lbipam.cilium.io/ips";
 
@@ -113,6 +115,48 @@ export const routeTls = resourceRule({
   },
 });
 
+interface Listener {
+  name: string;
+  protocol: string;
+  tls?: { mode?: string; certificateRefs?: unknown[] };
+}
+interface ParentRef {
+  name: string;
+  namespace?: string;
+  sectionName?: string;
+}
+
+/** Whether every rule of an HTTPRoute only redirects to https, the one thing a plain-HTTP listener may carry. */
+const onlyRedirectsToHttps = (spec: { rules?: { filters?: { type: string; requestRedirect?: { scheme?: string } }[]; backendRefs?: unknown[] }[] }) =>
+  (spec.rules ?? []).length > 0 &&
+  (spec.rules ?? []).every((rule) => !rule.backendRefs?.length && (rule.filters ?? []).some((f) => f.type === "RequestRedirect" && f.requestRedirect?.scheme === "https"));
+
+export const httpRouteTls = stackRule({
+  id: "k8s-httproute-tls",
+  description: "Every Gateway API HTTPRoute attaches only to HTTPS listeners that terminate TLS with a certificate (a route that only redirects to https may use plain HTTP); its Gateway must be in the stack to be checked.",
+  remediation: "Set each parentRef's sectionName to an HTTPS listener with tls.certificateRefs, or make the route a RequestRedirect to https.",
+  validate: (args, report) => {
+    const gateways = new Map(args.resources.filter((r) => r.type === GATEWAY).map((r) => [`${r.props.metadata?.namespace ?? "default"}/${r.props.metadata?.name}`, (r.props.spec?.listeners ?? []) as Listener[]]));
+    const terminates = (l: Listener) => l.protocol === "HTTPS" && (l.tls?.mode ?? "Terminate") === "Terminate" && (l.tls?.certificateRefs?.length ?? 0) > 0;
+    for (const route of args.resources.filter((r) => r.type === HTTP_ROUTE)) {
+      if (onlyRedirectsToHttps(route.props.spec ?? {})) continue;
+      const namespace = route.props.metadata?.namespace ?? "default";
+      for (const parent of (route.props.spec?.parentRefs ?? []) as ParentRef[]) {
+        const gateway = `${parent.namespace ?? namespace}/${parent.name}`;
+        const listeners = gateways.get(gateway);
+        if (!listeners) {
+          report(`${route.name} attaches to Gateway ${gateway}, which is not in this stack, so its TLS cannot be checked`, route.urn);
+          continue;
+        }
+        const attached = parent.sectionName ? listeners.filter((l) => l.name === parent.sectionName) : listeners;
+        const plain = attached.filter((l) => !terminates(l)).map((l) => `${l.name} (${l.protocol})`);
+        if (!attached.length) report(`${route.name} names listener ${parent.sectionName}, which Gateway ${gateway} does not have`, route.urn);
+        else if (plain.length) report(`${route.name} attaches to ${gateway} listener(s) ${plain.join(", ")} without TLS`, route.urn);
+      }
+    }
+  },
+});
+
 /** Whether a certificate name covers a host: exactly, or as a wildcard one label deep. */
 const covers = (name: string, host: string) => name === host || (name.startsWith("*.") && host.endsWith(name.slice(1)) && !host.slice(0, -name.length + 1).includes("."));
 
@@ -128,4 +172,4 @@ export const routesHaveCertificates = stackRule({
   },
 });
 
-export const trafficPolicies = [noNodePort, loadBalancerPlacement, noExternalIps, namespaceDefaultDeny, routeTls, routesHaveCertificates];
+export const trafficPolicies = [noNodePort, loadBalancerPlacement, noExternalIps, namespaceDefaultDeny, routeTls, httpRouteTls, routesHaveCertificates];
