@@ -2,9 +2,9 @@ import { strict as assert } from "node:assert";
 import { appNetworkPolicies, fqdnPolicy, NOT_INTERNET } from "../../components/apps/networkPolicies";
 import { AppService } from "../../components/apps/appService";
 import { routeEntrypoints } from "../../components/apps/route";
-import { ConfigError, parseEdgeConfig, parseHomeConfig, ServiceConfig } from "../../components/config/schema";
+import { parseHomeConfig, ServiceConfig } from "../../components/config/schema";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
-import { validEdgeRaw, validHomeRaw } from "../support/fixtures";
+import { edgeRefusal, homeRefusal, validEdgeRaw, validHomeRaw } from "../support/fixtures";
 import { resourceOf, resourcesOf, runEdge, runHome, runProgram } from "../support/offline";
 
 const WIKI = { name: "wiki", hostname: "wiki.example.com", exposure: "public", port: 3000, image: "ghcr.io/example/wiki:2.5.1", healthPath: "/healthz", storage: [{ name: "data", mountPath: "/data", size: "5Gi" }], egress: ["internet", { fqdn: "api.example.net", ports: [443] }] };
@@ -131,15 +131,7 @@ describe("apps from the catalog", function () {
   });
 
   describe("catalog validation (home keys)", () => {
-    const refuseHome = (overrides: Record<string, string>) => {
-      try {
-        parseHomeConfig({ ...validHomeRaw(), ...overrides });
-      } catch (err) {
-        assert.ok(err instanceof ConfigError);
-        return err.message;
-      }
-      assert.fail("accepted");
-    };
+    const refuseHome = homeRefusal;
     it("refuses a storage class the cluster does not offer, once the list is configured", () => {
       const services = catalog([{ ...WIKI, storage: [{ name: "data", mountPath: "/data", size: "5Gi", storageClass: "fast" }] }]);
       assert.doesNotThrow(() => parseHomeConfig({ ...validHomeRaw(), services }), "no list, no check");
@@ -154,15 +146,7 @@ describe("apps from the catalog", function () {
   });
 
   describe("catalog validation", () => {
-    const refuse = (entry: object) => {
-      try {
-        parseEdgeConfig({ ...validEdgeRaw(), services: catalog([entry]) });
-      } catch (err) {
-        assert.ok(err instanceof ConfigError);
-        return err.message;
-      }
-      assert.fail("accepted");
-    };
+    const refuse = (entry: object) => edgeRefusal({ services: catalog([entry]) });
     it("refuses an image without a tag, or tagged latest", () => {
       assert.match(refuse({ ...WIKI, image: "ghcr.io/example/wiki" }), /homelab:services\[5\]\.image: "ghcr\.io\/example\/wiki" must be pinned/);
       assert.match(refuse({ ...WIKI, image: "ghcr.io/example/wiki:latest" }), /must be pinned: "repository:tag" \(not latest\)/);

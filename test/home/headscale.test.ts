@@ -5,11 +5,11 @@ import { join } from "node:path";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import { parse } from "yaml";
-import { ConfigError, parseHomeConfig, ServiceConfig } from "../../components/config/schema";
+import { parseHomeConfig, ServiceConfig } from "../../components/config/schema";
 import { headscaleConfig, HeadscaleConfigSpec, renderHeadscaleConfig, renderTailnetPolicy, splitDnsRecords, TAILSCALE_DERP_MAP } from "../../components/home/headscaleConfig";
 import { renderBootstrapScript, ROUTER_KEY_EXPIRATION } from "../../components/home/tailnetBootstrap";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
-import { validHomeRaw } from "../support/fixtures";
+import { homeRefusal, validHomeRaw } from "../support/fixtures";
 import { resourceOf, resourcesOf, runEdge, runHome } from "../support/offline";
 import { requireRealTools, run, tryRun } from "../support/realTools";
 
@@ -90,15 +90,7 @@ describe("Headscale", function () {
   });
 
   describe("config checks", () => {
-    const refuse = (overrides: Record<string, string>) => {
-      try {
-        parseHomeConfig({ ...validHomeRaw(), ...overrides });
-      } catch (err) {
-        assert.ok(err instanceof ConfigError);
-        return err.message;
-      }
-      assert.fail("accepted");
-    };
+    const refuse = homeRefusal;
     it("refuses a MagicDNS base domain that contains Headscale's own host, before Headscale would", () => {
       assert.match(refuse({ headscaleBaseDomain: "example.com" }), /homelab:headscaleBaseDomain: "example\.com" contains Headscale's own host headscale\.example\.com/);
       assert.doesNotThrow(() => parseHomeConfig({ ...validHomeRaw(), headscaleBaseDomain: "tail.example.com" }));

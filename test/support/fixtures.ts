@@ -1,4 +1,5 @@
-import { PROJECT } from "../../components/config/schema";
+import { strict as assert } from "node:assert";
+import { ConfigError, parseEdgeConfig, parseHomeConfig, PROJECT } from "../../components/config/schema";
 
 /** A complete, valid edge config in the raw form Pulumi hands over: un-namespaced keys, string values. */
 export function validEdgeRaw(): Record<string, string> {
@@ -43,3 +44,19 @@ export function validHomeRaw(): Record<string, string> {
     dhcpRange: "192.168.1.100-192.168.1.199",
   };
 }
+
+/** The ConfigError message a config raises; fails the test when the config is accepted. */
+function refusal(parse: () => unknown): string {
+  try {
+    parse();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+    return err.message;
+  }
+  assert.fail("the config was accepted");
+}
+
+/** Why the fixture edge config, some keys changed, is refused. */
+export const edgeRefusal = (overrides: Record<string, string>) => refusal(() => parseEdgeConfig({ ...validEdgeRaw(), ...overrides }));
+/** Why the fixture home config, some keys changed, is refused. */
+export const homeRefusal = (overrides: Record<string, string>) => refusal(() => parseHomeConfig({ ...validHomeRaw(), ...overrides }));
