@@ -7,6 +7,7 @@ import addFormats from "ajv-formats";
 import { parse } from "yaml";
 import { parseHomeConfig, ServiceConfig } from "../../components/config/schema";
 import { headscaleConfig, HeadscaleConfigSpec, renderHeadscaleConfig, renderTailnetPolicy, splitDnsRecords, TAILSCALE_DERP_MAP } from "../../components/home/headscaleConfig";
+import { headscalePolicies } from "../../components/home/headscale";
 import { renderBootstrapScript, ROUTER_KEY_EXPIRATION } from "../../components/home/tailnetBootstrap";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
 import { homeRefusal, validHomeRaw } from "../support/fixtures";
@@ -167,6 +168,13 @@ echo "unexpected: $*" >&2; exit 2
       assert.match(result.stderr, /Headscale returned no pre-auth key/);
       assert.ok(!calls().some((c) => c.includes("patch secret")));
     });
+  });
+
+  it("admits only Traefik to the listen port and monitoring to the metrics port, beside the namespace's default deny", () => {
+    const policies = Object.fromEntries(headscalePolicies(8080, { traefik: "traefik", monitoring: "monitoring" }).map((p) => [p.name, p.spec as any]));
+    assert.deepEqual(Object.keys(policies).sort(), ["allow-dns", "allow-same-namespace", "default-deny", "headscale-from-traefik", "headscale-metrics"]);
+    assert.deepEqual(policies["headscale-from-traefik"].ingress, [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "traefik" } } }], ports: [{ protocol: "TCP", port: 8080 }] }]);
+    assert.deepEqual(policies["headscale-metrics"].ingress[0].ports, [{ protocol: "TCP", port: 9090 }]);
   });
 
   describe("in the home stack", () => {
