@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ConfigError, parseEdgeConfig, parseHomeConfig } from "../../components/config/schema";
-import { validEdgeRaw, validHomeRaw } from "../support/fixtures";
+import { benchCatalog, validEdgeRaw, validHomeRaw } from "../support/fixtures";
 
 /** Parses with some keys changed (undefined removes a key) and returns the ConfigError's message. */
 function errorFor(changes: Record<string, unknown>): string {
@@ -31,6 +31,11 @@ describe("config schema", () => {
     assert.equal(c.acme.caaIssuer, "letsencrypt.org");
     assert.equal(c.services.length, 5);
     assert.equal((c as unknown as Record<string, unknown>).sshPrivateKey, undefined, "the secret never enters the typed config");
+  });
+
+  it("accepts the benchmark's catalog, so npm run bench keeps planning", () => {
+    assert.equal(parseHomeConfig({ ...validHomeRaw(), services: benchCatalog(12) }).services.length, 13);
+    assert.equal(parseEdgeConfig({ ...validEdgeRaw(), services: benchCatalog(12) }).services.length, 13);
   });
 
   it("reads the string forms the CLI writes for numbers and booleans", () => {

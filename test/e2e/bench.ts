@@ -4,6 +4,7 @@ import { buildStack } from "../../components/stacks";
 import { runOffline } from "../../tools/offline/engine";
 import { asStackReference, planStacks } from "../../tools/offline/planStacks";
 import { loadStackConfig } from "../../tools/offline/stackConfig";
+import { benchCatalog } from "../support/fixtures";
 import { hasTool } from "../support/realTools";
 import { DIRECT_PORT, EdgeTopology, Host } from "./topology";
 
@@ -71,8 +72,7 @@ http { access_log off; client_body_temp_path ${backend}/tmp; proxy_temp_path ${b
 
 /** Plans the home stack with a catalog of n apps; returns seconds. */
 async function planTime(n: number): Promise<number> {
-  const exposures = ["public", "vpn", "lan"];
-  const services = JSON.stringify(Array.from({ length: n }, (_, i) => ({ name: `app${i}`, hostname: `app${i}.example.com`, exposure: exposures[i % 3], port: 8080, image: "ghcr.io/example/app:1.0.0" })));
+  const services = benchCatalog(n);
   const edgeConfig = loadStackConfig("edge");
   const edge = await runOffline({ stack: "edge", config: { ...edgeConfig.config, "homelab:services": services }, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
   const homeConfig = loadStackConfig("home");

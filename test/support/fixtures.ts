@@ -60,3 +60,12 @@ function refusal(parse: () => unknown): string {
 export const edgeRefusal = (overrides: Record<string, string>) => refusal(() => parseEdgeConfig({ ...validEdgeRaw(), ...overrides }));
 /** Why the fixture home config, some keys changed, is refused. */
 export const homeRefusal = (overrides: Record<string, string>) => refusal(() => parseHomeConfig({ ...validHomeRaw(), ...overrides }));
+
+/** The benchmark's catalog: n apps spread over the three exposures, beside Headscale (which DERP needs). */
+export function benchCatalog(n: number): string {
+  const exposures = ["public", "vpn", "lan"];
+  return JSON.stringify([
+    { name: "headscale", hostname: "headscale.example.com", exposure: "public", port: 8080, component: "headscale" },
+    ...Array.from({ length: n }, (_, i) => ({ name: `app${i}`, hostname: `app${i}.example.com`, exposure: exposures[i % 3], port: 8080, image: "ghcr.io/example/app:1.0.0" })),
+  ]);
+}
