@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PodSecurityLevel, podSecurityLabels, PodSecurityWaiver, waiverAnnotations } from "../home/podSecurity";
-import { namespacePolicies } from "./networkPolicies";
+import { namespacePolicies, registerNetworkPolicies } from "./networkPolicies";
 
 export interface AppNamespaceArgs {
   /** The namespace's name: an app's own, or its group's. */
@@ -33,9 +33,7 @@ export class AppNamespace extends pulumi.ComponentResource {
       { metadata: { name: args.namespace, labels: podSecurityLabels(namespaceLevel(args.waivers)), annotations: waiverAnnotations(args.waivers) } },
       { parent: this },
     );
-    for (const policy of namespacePolicies()) {
-      new k8s.networking.v1.NetworkPolicy(`${name}-${policy.name}`, { metadata: { name: policy.name, namespace: args.namespace }, spec: policy.spec }, { parent: this, dependsOn: [this.resource] });
-    }
+    registerNetworkPolicies(name, args.namespace, namespacePolicies(), { parent: this, dependsOn: [this.resource] });
     this.registerOutputs({ name: this.name });
   }
 }

@@ -4,10 +4,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ForwardAuthConfig, ServiceConfig } from "../config/schema";
 import { typedCustomResource } from "../home/customResource";
+import { RESTRICTED_CONTAINER } from "../home/podSecurity";
 import { exemptionAnnotation } from "../../policy/workloads";
 import { gluetunSidecar, WAIVER_RULES } from "./gluetun";
 import { registerRoute } from "./route";
-import { APP_LABEL, appNetworkPolicies, fqdnPolicy } from "./networkPolicies";
+import { APP_LABEL, appNetworkPolicies, fqdnPolicy, registerNetworkPolicies } from "./networkPolicies";
 
 export interface AppServiceArgs {
   /** The catalog entry; it must have an image. */
@@ -77,7 +78,7 @@ export class AppService extends pulumi.ComponentResource {
             ...Object.entries(s.env ?? {}).map(([key, value]) => ({ name: key, value })),
             ...Object.entries(s.secretEnv ?? {}).map(([key, ref]) => ({ name: key, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } })),
           ],
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true },
+          securityContext: RESTRICTED_CONTAINER,
           resources: { requests: { cpu: resources.cpu, memory: resources.memory }, limits: { memory: resources.memoryLimit } },
           readinessProbe: { ...probe, periodSeconds: 10 },
           livenessProbe: { ...probe, periodSeconds: 20, failureThreshold: 3 },
@@ -114,9 +115,7 @@ export class AppService extends pulumi.ComponentResource {
     }
 
     const policies = appNetworkPolicies(s, { ...args.namespaces, catalog: args.catalog, vpnEndpointPorts: sidecar?.endpointPorts });
-    for (const policy of policies) {
-      new k8s.networking.v1.NetworkPolicy(policy.name, { metadata: { name: policy.name, namespace }, spec: policy.spec }, inNamespace);
-    }
+    registerNetworkPolicies(undefined, namespace, policies, inNamespace);
     const fqdn = fqdnPolicy(s);
     if (fqdn) {
       typedCustomResource<ICiliumNetworkPolicy>(`${name}-fqdn-egress`, { apiVersion: "cilium.io/v2", kind: "CiliumNetworkPolicy", metadata: { name: `${s.name}-fqdn-egress`, namespace }, spec: fqdn as ICiliumNetworkPolicy["spec"] }, inNamespace);

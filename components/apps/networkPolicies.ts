@@ -1,4 +1,5 @@
-import type * as k8s from "@pulumi/kubernetes";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import { appNamespace } from "../config/catalog";
 import { ServiceConfig } from "../config/schema";
 
@@ -22,6 +23,21 @@ export const internet = () => [{ ipBlock: { cidr: "0.0.0.0/0", except: NOT_INTER
 export interface PolicySpec {
   name: string;
   spec: k8s.types.input.networking.v1.NetworkPolicySpec;
+}
+
+/** A policy admitting some namespaces to some TCP ports of the selected pods. */
+export function admit(podSelector: PolicySpec["spec"]["podSelector"], namespaces: string[], ports: number[]): PolicySpec["spec"] {
+  return { podSelector, policyTypes: ["Ingress"], ingress: [{ from: namespaces.map(fromNamespace), ports: tcp(ports) }] };
+}
+
+/**
+ * Registers policies in a namespace, each resource named `<prefix>-<policy>` (or after the policy alone, whose name
+ * is already unique in the stack, when there is no prefix).
+ */
+export function registerNetworkPolicies(prefix: string | undefined, namespace: string, policies: PolicySpec[], opts: pulumi.CustomResourceOptions): void {
+  for (const policy of policies) {
+    new k8s.networking.v1.NetworkPolicy(prefix ? `${prefix}-${policy.name}` : policy.name, { metadata: { name: policy.name, namespace }, spec: policy.spec }, opts);
+  }
 }
 
 /** What every app namespace starts with: default deny both ways, traffic among its own pods, and DNS. */
@@ -59,12 +75,11 @@ export interface AppPolicyContext {
 export function appNetworkPolicies(service: ServiceConfig, context: AppPolicyContext): PolicySpec[] {
   const podSelector = { matchLabels: { [APP_LABEL]: service.name } };
   const policy = (suffix: string, spec: Omit<PolicySpec["spec"], "podSelector">): PolicySpec => ({ name: `${service.name}-${suffix}`, spec: { podSelector, ...spec } });
-  const policies = [policy("from-traefik", { policyTypes: ["Ingress"], ingress: [{ from: [fromNamespace(context.traefik)], ports: tcp([service.port]) }] })];
-  if (service.metricsPort) {
-    policies.push(policy("metrics", { policyTypes: ["Ingress"], ingress: [{ from: [fromNamespace(context.monitoring)], ports: tcp([service.metricsPort]) }] }));
-  }
+  const admitted = (suffix: string, namespaces: string[], port: number): PolicySpec => ({ name: `${service.name}-${suffix}`, spec: admit(podSelector, namespaces, [port]) });
+  const policies = [admitted("from-traefik", [context.traefik], service.port)];
+  if (service.metricsPort) policies.push(admitted("metrics", [context.monitoring], service.metricsPort));
   const clients = clientNamespaces(context.catalog, service);
-  if (clients.length) policies.push(policy("from-clients", { policyTypes: ["Ingress"], ingress: [{ from: clients.map(fromNamespace), ports: tcp([service.port]) }] }));
+  if (clients.length) policies.push(admitted("from-clients", clients, service.port));
   // With a VPN the pod reaches the internet only through the tunnel: its endpoints' ports, nothing else.
   if (context.vpnEndpointPorts) {
     const ports = context.vpnEndpointPorts.flatMap((port) => [{ protocol: "UDP", port }, { protocol: "TCP", port }]);

@@ -46,6 +46,8 @@ const json = <T extends z.ZodTypeAny>(schema: T) =>
   }, schema);
 const text = () => z.string({ error: "must be a string" }).trim().min(1, "must not be empty");
 
+const ipAddress = () => text().refine((v) => parseAddress(v) !== undefined, "must be an IP address");
+
 const domain = () => text().regex(DOMAIN_PATTERN, 'must be a lower-case DNS name such as "example.com"');
 
 function cidr(family: 4 | 6, extra?: (c: Cidr) => string | undefined) {
@@ -252,10 +254,10 @@ const homeShape = {
   /** MagicDNS's own domain; Headscale refuses one that contains its server_url host. */
   headscaleBaseDomain: domain().optional(),
   /** Resolvers the tailnet forwards to; with headscaleOverrideLocalDns they answer every query a client makes. */
-  headscaleNameservers: json(z.array(text().refine((v) => parseAddress(v) !== undefined, "must be an IP address"), { error: "must be a list of IP addresses" })).default(["1.1.1.1", "1.0.0.1"]),
+  headscaleNameservers: json(z.array(ipAddress(), { error: "must be a list of IP addresses" })).default(["1.1.1.1", "1.0.0.1"]),
   headscaleOverrideLocalDns: boolean().default(true),
   /** Domain → resolvers, sent to clients as split DNS. */
-  headscaleSplitDns: json(z.record(domain(), z.array(text().refine((v) => parseAddress(v) !== undefined, "must be an IP address")).min(1, "must list at least one resolver"), { error: "must map domains to lists of resolver addresses" })).optional(),
+  headscaleSplitDns: json(z.record(domain(), z.array(ipAddress()).min(1, "must list at least one resolver"), { error: "must map domains to lists of resolver addresses" })).optional(),
   headscaleStorageSize: text().regex(/^\d+(Mi|Gi|Ti)$/, 'must be a size such as "1Gi"').default("1Gi"),
   headscaleStorageClass: text().optional(),
   /** Who may reach what over the tailnet: users, groups of them, named hosts, and rules from groups to hosts. */

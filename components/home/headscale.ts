@@ -1,12 +1,12 @@
-import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { HEADSCALE_NAMESPACE } from "../config/catalog";
 import { HeadscaleSettings, ServiceConfig } from "../config/schema";
-import { APP_LABEL, fromNamespace, namespacePolicies, PolicySpec, tcp } from "../apps/networkPolicies";
+import { admit, APP_LABEL, namespacePolicies, PolicySpec, registerNetworkPolicies } from "../apps/networkPolicies";
 import { registerRoute } from "../apps/route";
+import { configHash } from "./configHash";
 import { HEADSCALE_METRICS_PORT, HEADSCALE_PATHS, renderHeadscaleConfig, renderTailnetPolicy, splitDnsRecords } from "./headscaleConfig";
-import { podSecurityLabels, waiverAnnotations } from "./podSecurity";
+import { podSecurityLabels, RESTRICTED_CONTAINER, waiverAnnotations } from "./podSecurity";
 import { TUNNEL_SETUP_WAIVERS, tunnelEndpointEgress, tunnelSetupContainer, tunnelSetupExemptions } from "./tunnelSetup";
 
 export interface HeadscaleArgs {
@@ -39,8 +39,8 @@ export function headscalePolicies(listenPort: number, namespaces: HeadscaleArgs[
   const podSelector = { matchLabels: labels };
   return [
     ...namespacePolicies(),
-    { name: "headscale-from-traefik", spec: { podSelector, policyTypes: ["Ingress"], ingress: [{ from: [fromNamespace(namespaces.traefik)], ports: tcp([listenPort]) }] } },
-    { name: "headscale-metrics", spec: { podSelector, policyTypes: ["Ingress"], ingress: [{ from: [fromNamespace(namespaces.monitoring)], ports: tcp([HEADSCALE_METRICS_PORT]) }] } },
+    { name: "headscale-from-traefik", spec: admit(podSelector, [namespaces.traefik], [listenPort]) },
+    { name: "headscale-metrics", spec: admit(podSelector, [namespaces.monitoring], [HEADSCALE_METRICS_PORT]) },
   ];
 }
 
@@ -106,9 +106,7 @@ export class Headscale extends pulumi.ComponentResource {
     );
 
     // Headscale reads its files once: a changed config or policy restarts the pod. The hash reveals nothing.
-    const configHash = pulumi.unsecret(
-      pulumi.all([this.config, args.derp?.wireguardConfig ?? ""]).apply(([config, wg]) => createHash("sha256").update(config).update(this.policy).update(wg).digest("hex").slice(0, 16)),
-    );
+    const filesHash = configHash([this.config, this.policy, args.derp?.wireguardConfig ?? ""]);
     const probe = { httpGet: { path: "/health", port: entry.port } };
     this.server = new k8s.apps.v1.StatefulSet(
       name,
@@ -119,7 +117,7 @@ export class Headscale extends pulumi.ComponentResource {
           serviceName: "headscale",
           selector: { matchLabels: labels },
           template: {
-            metadata: { labels, annotations: { "homelab.dev/config-hash": configHash } },
+            metadata: { labels, annotations: { "homelab.dev/config-hash": filesHash } },
             spec: {
               automountServiceAccountToken: false,
               securityContext: { runAsNonRoot: true, runAsUser: NONROOT_UID, runAsGroup: NONROOT_UID, fsGroup: NONROOT_UID, seccompProfile: { type: "RuntimeDefault" } },
@@ -134,7 +132,7 @@ export class Headscale extends pulumi.ComponentResource {
                     { name: "metrics", containerPort: HEADSCALE_METRICS_PORT },
                     ...(args.derp ? [{ name: "stun", containerPort: 3478, protocol: "UDP" }] : []),
                   ],
-                  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true },
+                  securityContext: RESTRICTED_CONTAINER,
                   resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
                   readinessProbe: { ...probe, periodSeconds: 10 },
                   livenessProbe: { ...probe, periodSeconds: 30, failureThreshold: 3 },
@@ -167,17 +165,9 @@ export class Headscale extends pulumi.ComponentResource {
     );
     registerRoute(name, { service: entry, namespace: HEADSCALE_NAMESPACE, backend: { name: "headscale", port: entry.port } }, inNamespace);
 
-    for (const policy of headscalePolicies(entry.port, args.namespaces)) {
-      new k8s.networking.v1.NetworkPolicy(`${name}-${policy.name}`, { metadata: { name: policy.name, namespace: HEADSCALE_NAMESPACE }, spec: policy.spec }, inNamespace);
-    }
-    if (args.derp) {
-      // WireGuard's UDP to the VPS is the pod's only way out; STUN arrives and leaves inside the tunnel.
-      new k8s.networking.v1.NetworkPolicy(
-        `${name}-derp-tunnel`,
-        { metadata: { name: "derp-tunnel", namespace: HEADSCALE_NAMESPACE }, spec: { podSelector: { matchLabels: labels }, policyTypes: ["Egress"], egress: [tunnelEndpointEgress(args.derp.endpoint)] } },
-        inNamespace,
-      );
-    }
+    // With DERP, WireGuard's UDP to the VPS is the pod's only way out; STUN arrives and leaves inside the tunnel.
+    const derpTunnel = args.derp ? [{ name: "derp-tunnel", spec: { podSelector: { matchLabels: labels }, policyTypes: ["Egress"], egress: [tunnelEndpointEgress(args.derp.endpoint)] } }] : [];
+    registerNetworkPolicies(name, HEADSCALE_NAMESPACE, [...headscalePolicies(entry.port, args.namespaces), ...derpTunnel], inNamespace);
     this.registerOutputs({ serverUrl: this.serverUrl, config: this.config, policy: this.policy });
   }
 }

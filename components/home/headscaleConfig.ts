@@ -1,4 +1,4 @@
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { BUILTIN_TAILNET_HOSTS, ServiceConfig, SUBNET_ROUTER_USER, TailnetConfig } from "../config/schema";
 
 /** Where Headscale keeps its state (the PVC) and reads its files (the ConfigMap). */
@@ -98,6 +98,13 @@ export function headscaleConfig(spec: HeadscaleConfigSpec): Record<string, unkno
 /** The same, as the YAML file Headscale reads. */
 export function renderHeadscaleConfig(spec: HeadscaleConfigSpec): string {
   return stringify(headscaleConfig(spec), { lineWidth: 0 });
+}
+
+/** Where a rendered config's STUN listener binds (host unbracketed, "" for any), or undefined while DERP is off. */
+export function stunListenAddress(configYaml: string): { host: string; port: number } | undefined {
+  const server = (parse(configYaml) as { derp?: { server?: { enabled?: boolean; stun_listen_addr?: string } } }).derp?.server;
+  const match = server?.enabled ? /^\[?([^\]]*)\]?:(\d+)$/.exec(server.stun_listen_addr ?? "") : null;
+  return match ? { host: match[1], port: Number(match[2]) } : undefined;
 }
 
 /** Policy v2 writes users with a trailing "@". */

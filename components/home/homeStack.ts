@@ -6,7 +6,7 @@ import { HomeConfig, ServiceConfig } from "../config/schema";
 import { EdgeStackOutputs, readEdgeOutputs } from "../contract/edge";
 import { TypedOutputs } from "../contract/stackOutputs";
 import { HomeStackOutputs } from "../contract/home";
-import { edgeForwards } from "../edge/tunnelPlan";
+import { edgeForwards, HomePeerName } from "../edge/tunnelPlan";
 import { AppNamespace } from "../apps/appNamespace";
 import { AppService } from "../apps/appService";
 import { gluetunWaivers } from "../apps/gluetun";
@@ -76,10 +76,7 @@ export function buildHomeStack(): StackBuild {
     if (!peer) throw new pulumi.RunError(`edge stack "${config.edgeStack}" has no "gateway" WireGuard peer`);
     return peer.address;
   };
-  const gatewayConfig = edge.homePeerConfigs.apply((configs) => {
-    if (!configs.gateway) throw new pulumi.RunError(`edge stack "${config.edgeStack}" output "homePeerConfigs" has no "gateway" config`);
-    return configs.gateway;
-  });
+  const gatewayConfig = homePeerConfig(edge, config.edgeStack, "gateway");
   const gateway = new TunnelGateway(
     "tunnel-gateway",
     {
@@ -112,6 +109,14 @@ export function buildHomeStack(): StackBuild {
       ...(tailnet?.derpConfig ? { "derp-wg0.conf": tailnet.derpConfig } : {}),
     },
   };
+}
+
+/** One home peer's wg-quick config from the edge's contract; an edge stack without it is a clear error, not a blank file. */
+function homePeerConfig(edge: TypedOutputs<EdgeStackOutputs>, edgeStack: string, peer: HomePeerName): pulumi.Output<string> {
+  return edge.homePeerConfigs.apply((configs) => {
+    if (!configs[peer]) throw new pulumi.RunError(`edge stack "${edgeStack}" output "homePeerConfigs" has no "${peer}" config`);
+    return configs[peer];
+  });
 }
 
 /** The Pod Security waivers each app namespace needs, from its members' VPN sidecars, each stated once. */
@@ -171,12 +176,7 @@ function buildTailnet(
 ): { headscale: Headscale; derpConfig?: pulumi.Output<string> } | undefined {
   const entry = config.services.find((s) => s.component === "headscale");
   if (!entry) return undefined;
-  const derpConfig = config.network.derp
-    ? edge.homePeerConfigs.apply((configs) => {
-        if (!configs.derp) throw new pulumi.RunError(`edge stack "${config.edgeStack}" output "homePeerConfigs" has no "derp" config, but homelab:derp is true`);
-        return configs.derp;
-      })
-    : undefined;
+  const derpConfig = config.network.derp ? homePeerConfig(edge, config.edgeStack, "derp") : undefined;
   const headscale = new Headscale(
     "headscale",
     {

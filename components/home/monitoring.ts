@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MONITORING_NAMESPACE } from "../config/catalog";
 import { ForwardAuthConfig, ServiceConfig } from "../config/schema";
-import { clientNamespaces, fromNamespace, internet, namespacePolicies, PolicySpec, tcp } from "../apps/networkPolicies";
+import { admit, clientNamespaces, internet, namespacePolicies, PolicySpec, registerNetworkPolicies, tcp } from "../apps/networkPolicies";
 import { registerRoute } from "../apps/route";
 import { typedCustomResource } from "./customResource";
 import {
@@ -45,13 +45,12 @@ const NODE_EXPORTER_WAIVERS = [
 /** The monitoring namespace's openings: the route and clients to Prometheus, and the blackbox exporter to the internet. */
 export function monitoringPolicies(args: Pick<MonitoringArgs, "entry" | "catalog" | "traefikNamespace">): PolicySpec[] {
   const clients = clientNamespaces(args.catalog, args.entry);
+  const prometheus = { matchLabels: PROMETHEUS_POD_LABEL };
   const probedPorts = [443, ...args.catalog.filter((s) => s.exposure === "public").flatMap((s) => s.tcpPorts ?? [])];
   return [
     ...namespacePolicies(),
-    { name: "prometheus-from-traefik", spec: { podSelector: { matchLabels: PROMETHEUS_POD_LABEL }, policyTypes: ["Ingress"], ingress: [{ from: [fromNamespace(args.traefikNamespace)], ports: tcp([args.entry.port]) }] } },
-    ...(clients.length
-      ? [{ name: "prometheus-from-clients", spec: { podSelector: { matchLabels: PROMETHEUS_POD_LABEL }, policyTypes: ["Ingress"], ingress: [{ from: clients.map(fromNamespace), ports: tcp([args.entry.port]) }] } }]
-      : []),
+    { name: "prometheus-from-traefik", spec: admit(prometheus, [args.traefikNamespace], [args.entry.port]) },
+    ...(clients.length ? [{ name: "prometheus-from-clients", spec: admit(prometheus, clients, [args.entry.port]) }] : []),
     // The probes resolve public names, so they leave for the edge like any visitor would.
     { name: "blackbox-to-internet", spec: { podSelector: { matchLabels: BLACKBOX_POD_LABEL }, policyTypes: ["Egress"], egress: [{ to: internet(), ports: tcp([...new Set(probedPorts)]) }] } },
   ];
@@ -114,12 +113,8 @@ export class Monitoring extends pulumi.ComponentResource {
       inNamespace,
     );
 
-    for (const policy of monitoringPolicies(args)) {
-      new k8s.networking.v1.NetworkPolicy(`${name}-${policy.name}`, { metadata: { name: policy.name, namespace: MONITORING_NAMESPACE }, spec: policy.spec }, inNamespace);
-    }
-    for (const policy of namespacePolicies()) {
-      new k8s.networking.v1.NetworkPolicy(`${name}-node-exporter-${policy.name}`, { metadata: { name: policy.name, namespace: NODE_EXPORTER_NAMESPACE }, spec: policy.spec }, { parent: this, dependsOn: [nodeNamespace] });
-    }
+    registerNetworkPolicies(name, MONITORING_NAMESPACE, monitoringPolicies(args), inNamespace);
+    registerNetworkPolicies(`${name}-node-exporter`, NODE_EXPORTER_NAMESPACE, namespacePolicies(), { parent: this, dependsOn: [nodeNamespace] });
     typedCustomResource<ICiliumNetworkPolicy>(
       `${name}-cluster`,
       { apiVersion: "cilium.io/v2", kind: "CiliumNetworkPolicy", metadata: { name: "monitoring-cluster", namespace: MONITORING_NAMESPACE }, spec: monitoringClusterPolicy() },

@@ -1,5 +1,6 @@
 import { IProbe } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/Probe";
 import { ServiceConfig } from "../config/schema";
+import { RESTRICTED_CONTAINER } from "./podSecurity";
 
 /** Fixed release names, so the Services they create have names the routes and probes can use. */
 export const PROMETHEUS_STACK_RELEASE = "kube-prometheus-stack";
@@ -23,7 +24,6 @@ export interface PrometheusStackSpec {
 
 const resources = (cpu: string, memory: string, memoryLimit: string) => ({ requests: { cpu, memory }, limits: { memory: memoryLimit } });
 const nobody = { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534 };
-const restrictedContainer = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true };
 
 /**
  * kube-prometheus-stack's values: Prometheus picks up every ServiceMonitor, PodMonitor, Probe and rule in the cluster
@@ -36,15 +36,15 @@ export function renderPrometheusStackValues(spec: PrometheusStackSpec): Record<s
     grafana: { enabled: false },
     prometheusOperator: {
       resources: resources("50m", "128Mi", "256Mi"),
-      containerSecurityContext: restrictedContainer,
+      containerSecurityContext: RESTRICTED_CONTAINER,
       admissionWebhooks: { patch: { resources: resources("10m", "32Mi", "64Mi") } },
     },
-    "kube-state-metrics": { resources: resources("20m", "64Mi", "256Mi"), containerSecurityContext: restrictedContainer },
+    "kube-state-metrics": { resources: resources("20m", "64Mi", "256Mi"), containerSecurityContext: RESTRICTED_CONTAINER },
     "prometheus-node-exporter": {
       namespaceOverride: NODE_EXPORTER_NAMESPACE,
       resources: resources("20m", "32Mi", "128Mi"),
       securityContext: { ...nobody, seccompProfile: { type: "RuntimeDefault" } },
-      containerSecurityContext: restrictedContainer,
+      containerSecurityContext: RESTRICTED_CONTAINER,
     },
     alertmanager: { alertmanagerSpec: { resources: resources("10m", "64Mi", "128Mi") } },
     prometheus: {
@@ -72,7 +72,7 @@ export function renderBlackboxValues(): Record<string, unknown> {
     fullnameOverride: BLACKBOX_RELEASE,
     resources: resources("10m", "32Mi", "128Mi"),
     podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
-    securityContext: { ...restrictedContainer, runAsUser: 65534, runAsGroup: 65534 },
+    securityContext: { ...RESTRICTED_CONTAINER, runAsUser: 65534, runAsGroup: 65534 },
     config: {
       modules: {
         [PROBE_MODULES.https]: { prober: "http", timeout: "10s", http: { method: "GET", follow_redirects: true, fail_if_not_ssl: true, preferred_ip_protocol: "ip4" } },

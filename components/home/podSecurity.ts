@@ -1,6 +1,9 @@
 /** Pod Security Standards levels. */
 export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
 
+/** A container as Pod Security restricted wants it: no escalation, no capability, read-only root, never root. */
+export const RESTRICTED_CONTAINER = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true };
+
 /** One Pod Security rule a namespace waives, and why. */
 export interface PodSecurityWaiver {
   /** The control waived, as Pod Security Standards name it (e.g. "capabilities", "runAsNonRoot"). */

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { podSecurityLabels } from "./podSecurity";
+import { podSecurityLabels, RESTRICTED_CONTAINER } from "./podSecurity";
 
 export interface ReflectorArgs {
   /** Exact chart version. */
@@ -27,7 +27,7 @@ export class Reflector extends pulumi.ComponentResource {
         namespace: REFLECTOR_NAMESPACE,
         values: {
           podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1000 },
+          securityContext: { ...RESTRICTED_CONTAINER, runAsUser: 1000 },
           resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
         },
       },

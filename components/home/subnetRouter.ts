@@ -3,9 +3,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { exemptionAnnotation } from "../../policy/workloads";
 import { SUBNET_ROUTER_USER } from "../config/schema";
-import { APP_LABEL, fromNamespace, internet, namespacePolicies, PolicySpec, tcp } from "../apps/networkPolicies";
+import { APP_LABEL, fromNamespace, internet, namespacePolicies, PolicySpec, registerNetworkPolicies, tcp } from "../apps/networkPolicies";
 import { typedCustomResource } from "./customResource";
-import { podSecurityLabels } from "./podSecurity";
+import { podSecurityLabels, RESTRICTED_CONTAINER } from "./podSecurity";
 import { renderBootstrapScript } from "./tailnetBootstrap";
 import { ENTRYPOINTS } from "./traefikValues";
 
@@ -28,7 +28,6 @@ const HEALTH_PORT = 9002;
 const ROUTER_UID = 1000;
 const routerLabels = { [APP_LABEL]: "subnet-router" };
 const bootstrapLabels = { [APP_LABEL]: BOOTSTRAP };
-const restrictedContainer = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true };
 
 /** The router's openings: out to the internet (the control server, DERP, peers), into the LAN it routes, and to Traefik. */
 export function routerPolicies(lanCidr: string, traefikNamespace: string): PolicySpec[] {
@@ -124,7 +123,7 @@ export class SubnetRouter extends pulumi.ComponentResource {
                   image: args.images.bootstrap,
                   command: ["sh", "/scripts/bootstrap.sh"],
                   env: [{ name: "HOME", value: "/tmp" }],
-                  securityContext: restrictedContainer,
+                  securityContext: RESTRICTED_CONTAINER,
                   resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
                   volumeMounts: [{ name: "scripts", mountPath: "/scripts", readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
                 },
@@ -177,7 +176,7 @@ export class SubnetRouter extends pulumi.ComponentResource {
                     { name: "TS_LOCAL_ADDR_PORT", value: `[::]:${HEALTH_PORT}` },
                   ],
                   ports: [{ name: "health", containerPort: HEALTH_PORT }],
-                  securityContext: restrictedContainer,
+                  securityContext: RESTRICTED_CONTAINER,
                   resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "256Mi" } },
                   readinessProbe: { ...health, periodSeconds: 10 },
                   livenessProbe: { ...health, periodSeconds: 30, failureThreshold: 3 },
@@ -191,9 +190,7 @@ export class SubnetRouter extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [job, state] },
     );
-    for (const policy of routerPolicies(args.lanCidr, args.traefikNamespace)) {
-      new k8s.networking.v1.NetworkPolicy(`${name}-${policy.name}`, { metadata: { name: policy.name, namespace: ROUTER_NAMESPACE }, spec: policy.spec }, inNamespace);
-    }
+    registerNetworkPolicies(name, ROUTER_NAMESPACE, routerPolicies(args.lanCidr, args.traefikNamespace), inNamespace);
     this.registerOutputs({});
   }
 }

@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { configHash } from "./configHash";
 import { HaproxyRoute, HEALTH_PATH, renderHaproxyConfig } from "./haproxy";
-import { podSecurityLabels, waiverAnnotations } from "./podSecurity";
+import { podSecurityLabels, RESTRICTED_CONTAINER, waiverAnnotations } from "./podSecurity";
 import { TUNNEL_SETUP_WAIVERS, tunnelEndpointEgress, tunnelSetupContainer, tunnelSetupExemptions } from "./tunnelSetup";
 
 export interface TunnelGatewayArgs {
@@ -57,11 +57,8 @@ export class TunnelGateway extends pulumi.ComponentResource {
     );
     const config = new k8s.core.v1.ConfigMap(`${name}-haproxy`, { metadata: { name: "haproxy", namespace: TUNNEL_NAMESPACE }, data: { "haproxy.cfg": this.haproxyConfig } }, inNamespace);
 
-    const configHash = pulumi.unsecret(
-      pulumi.all([args.wireguardConfig, this.haproxyConfig]).apply(([wg, cfg]) => createHash("sha256").update(wg).update(cfg).digest("hex").slice(0, 16)),
-    );
+    const filesHash = configHash([args.wireguardConfig, this.haproxyConfig]);
     const lowestPort = Math.min(...args.routes.map((r) => r.port));
-    const dropAll = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true };
     new k8s.apps.v1.Deployment(
       name,
       {
@@ -79,7 +76,7 @@ export class TunnelGateway extends pulumi.ComponentResource {
           selector: { matchLabels: labels },
           template: {
             // A new config must restart the pod: neither wg-quick nor HAProxy rereads its files. The hash reveals nothing.
-            metadata: { labels, annotations: { "homelab.dev/config-hash": configHash } },
+            metadata: { labels, annotations: { "homelab.dev/config-hash": filesHash } },
             spec: {
               automountServiceAccountToken: false,
               securityContext: {
@@ -93,7 +90,7 @@ export class TunnelGateway extends pulumi.ComponentResource {
                   name: "haproxy",
                   image: args.images.haproxy,
                   args: ["-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"],
-                  securityContext: { ...dropAll, runAsNonRoot: true, runAsUser: HAPROXY_UID, runAsGroup: HAPROXY_UID },
+                  securityContext: { ...RESTRICTED_CONTAINER, runAsUser: HAPROXY_UID, runAsGroup: HAPROXY_UID },
                   ports: [{ name: "health", containerPort: HEALTH_PORT }],
                   readinessProbe: { httpGet: { path: HEALTH_PATH, port: HEALTH_PORT }, periodSeconds: 10 },
                   livenessProbe: { httpGet: { path: HEALTH_PATH, port: HEALTH_PORT }, periodSeconds: 20, failureThreshold: 3 },

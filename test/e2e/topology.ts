@@ -2,8 +2,8 @@ import { ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse } from "yaml";
 import { FORWARDING_SYSCTL } from "../../components/edge/cloudInit";
+import { stunListenAddress } from "../../components/home/headscaleConfig";
 import { OfflineRun } from "../../tools/offline/engine";
 import { Netns, run } from "../support/realTools";
 
@@ -81,10 +81,9 @@ socket.bind(port, host);`;
 
 /** Host and port of Headscale's STUN listener, from its rendered config. */
 export function stunListen(headscaleConfig: string): [string, number] {
-  const listen = String((parse(headscaleConfig) as { derp: { server: { stun_listen_addr: string } } }).derp.server.stun_listen_addr);
-  const match = /^\[?([^\]]*)\]?:(\d+)$/.exec(listen);
-  if (!match) throw new Error(`unreadable stun_listen_addr ${listen}`);
-  return [match[1] || "0.0.0.0", Number(match[2])];
+  const listen = stunListenAddress(headscaleConfig);
+  if (!listen) throw new Error("the home plan's Headscale config runs no STUN listener");
+  return [listen.host || "0.0.0.0", listen.port];
 }
 
 export class EdgeTopology {

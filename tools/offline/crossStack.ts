@@ -1,4 +1,4 @@
-import { parse } from "yaml";
+import { stunListenAddress } from "../../components/home/headscaleConfig";
 import { TUNNEL_ENTRYPOINTS } from "../../components/home/traefikValues";
 import { OfflineRun } from "./engine";
 
@@ -24,10 +24,9 @@ function stunListeners(home: OfflineRun): Set<string> {
   const config = home.artifacts["headscale-config.yaml"];
   const wireguard = home.artifacts["derp-wg0.conf"];
   if (!config || !wireguard) return new Set();
-  const server = (parse(config) as { derp?: { server?: { enabled?: boolean; stun_listen_addr?: string } } }).derp?.server;
-  const listen = server?.enabled ? /^\[?([^\]]*)\]?:(\d+)$/.exec(server.stun_listen_addr ?? "") : null;
+  const listen = stunListenAddress(config);
   if (!listen) return new Set();
-  const [, host, port] = listen;
+  const { host, port } = listen;
   const addresses = (/^Address = (.+)$/m.exec(wireguard)?.[1] ?? "").split(",").map((a) => a.trim().split("/")[0]);
   const wildcard = ["", "::", "0.0.0.0"].includes(host);
   return new Set(addresses.filter((a) => wildcard || a === host).map((a) => `${a}:${port}`));

@@ -1,0 +1,10 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * A short hash of the files a pod reads once at start, for a pod-template annotation: a change to any of them rolls
+ * the pod. Not secret, though its inputs may be: 16 hex digits of SHA-256 reveal nothing of them.
+ */
+export function configHash(files: pulumi.Input<string>[]): pulumi.Output<string> {
+  return pulumi.unsecret(pulumi.all(files).apply((texts) => texts.reduce((hash, text) => hash.update(text), createHash("sha256")).digest("hex").slice(0, 16)));
+}
