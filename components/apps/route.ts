@@ -23,21 +23,24 @@ export interface RouteSpec {
   backend: { name: string; port: number };
   /** Forward-auth settings; required when the entry turns it on. */
   forwardAuth?: ForwardAuthConfig;
+  /** Middlewares of the component's own, each named `<service>-<suffix>`, applied after forward-auth. */
+  middlewares?: { suffix: string; spec: NonNullable<IMiddleware["spec"]> }[];
 }
 
 /**
- * Registers a catalog entry's IngressRoute (and its forward-auth Middleware when asked). Exposure is enforced by the
- * entrypoints bound, never by source addresses; TLS comes from the default store's wildcard certificate.
+ * Registers a catalog entry's IngressRoute, with its Middlewares: forward-auth when asked, then any of its own.
+ * Exposure is enforced by the entrypoints bound, never by source addresses; TLS comes from the default store's
+ * wildcard certificate.
  */
 export function registerRoute(name: string, spec: RouteSpec, opts: pulumi.CustomResourceOptions): void {
   const { service, namespace } = spec;
   if (service.forwardAuth && !spec.forwardAuth) throw new Error(`route ${name}: "${service.name}" asks for forward-auth but no settings were given`);
-  const middlewares = [];
-  if (service.forwardAuth) {
-    const middleware = `${service.name}-forward-auth`;
-    typedCustomResource<IMiddleware>(`${name}-forward-auth`, { apiVersion: "traefik.io/v1alpha1", kind: "Middleware", metadata: { name: middleware, namespace }, spec: forwardAuthMiddleware(spec.forwardAuth!) }, opts);
-    middlewares.push({ name: middleware, namespace });
-  }
+  const wanted = [...(service.forwardAuth ? [{ suffix: "forward-auth", spec: forwardAuthMiddleware(spec.forwardAuth!) }] : []), ...(spec.middlewares ?? [])];
+  const middlewares = wanted.map((middleware) => {
+    const metadata = { name: `${service.name}-${middleware.suffix}`, namespace };
+    typedCustomResource<IMiddleware>(`${name}-${middleware.suffix}`, { apiVersion: "traefik.io/v1alpha1", kind: "Middleware", metadata, spec: middleware.spec }, opts);
+    return metadata;
+  });
   typedCustomResource<IIngressRoute>(
     `${name}-route`,
     {

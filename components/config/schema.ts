@@ -81,11 +81,11 @@ export const EXPOSURES = ["public", "vpn", "lan"] as const;
 export type Exposure = (typeof EXPOSURES)[number];
 
 /** Catalog entries run by a component of this program rather than from an image. */
-export const COMPONENTS = ["headscale", "prometheus"] as const;
+export const COMPONENTS = ["headscale", "headplane", "prometheus"] as const;
 export type ServiceComponent = (typeof COMPONENTS)[number];
 
 /** Namespaces the program owns; an app or group may not take one. */
-export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "traefik", "cert-manager", "reflector", "edge-tunnel", "monitoring", "node-exporter", "headscale", "tailnet-router"] as const;
+export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "traefik", "cert-manager", "reflector", "edge-tunnel", "monitoring", "node-exporter", "headscale", "headplane", "tailnet-router"] as const;
 
 const serviceSchema = z.strictObject({
   /** Kubernetes-style name: a DNS label. */
@@ -102,7 +102,7 @@ const serviceSchema = z.strictObject({
   trustsInternalCa: boolean().optional(),
   /** Container image, pinned; every entry has either an image or a component. */
   image: image().optional(),
-  /** Run by a component of this program instead of an image: headscale, or prometheus (the monitoring stack). */
+  /** Run by a component of this program instead of an image: headscale, headplane (its web UI), or prometheus (the monitoring stack). */
   component: z.enum(COMPONENTS, { error: `must be one of ${COMPONENTS.join(", ")}` }).optional(),
   /** Namespace shared with the other apps of the same group; the app's own name when unset. */
   group: text().regex(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', at most 63 characters").optional(),
@@ -275,6 +275,8 @@ const homeShape = {
   subnetRouterImage: image().default("docker.io/tailscale/tailscale:v1.86.2"),
   /** Runs the Headscale CLI in Headscale's pod through kubectl exec; needs kubectl, sh and jq. */
   headscaleBootstrapImage: image().default("docker.io/alpine/k8s:1.33.4"),
+  /** Headplane, the web UI a component: headplane entry runs; 0.6.0 is the release made for Headscale 0.26. */
+  headplaneImage: image().default("ghcr.io/tale/headplane:0.6.0"),
   kubePrometheusStackVersion: chartVersion().default("77.5.0"),
   blackboxExporterVersion: chartVersion().default("11.3.1"),
 };
@@ -347,7 +349,7 @@ export interface HeadscaleSettings {
   storageSize: string;
   storageClass?: string;
   tailnet: TailnetConfig;
-  images: { subnetRouter: string; bootstrap: string };
+  images: { subnetRouter: string; bootstrap: string; headplane: string };
 }
 
 /** Hosts every tailnet policy knows: the whole home LAN, and Traefik's address (every private service, ports 80 and 443). */
@@ -446,6 +448,9 @@ function commonProblems(c: CommonRaw): Problem[] {
     if (s.component === "headscale" && s.forwardAuth) {
       problems.push({ key: `${at}.forwardAuth`, message: "is refused for Headscale: Tailscale clients cannot pass a login page" });
     }
+    if (s.component === "headplane" && s.exposure !== "vpn") {
+      problems.push({ key: `${at}.exposure`, message: `"${s.exposure}" is refused for Headplane: it administers the tailnet, so it is reached only over the tailnet (vpn)` });
+    }
     const namespace = s.group ?? s.name;
     if (s.image && (RESERVED_NAMESPACES as readonly string[]).includes(namespace)) {
       problems.push({ key: `${at}.${s.group ? "group" : "name"}`, message: `"${namespace}" would put the app in a namespace the program owns; pick another` });
@@ -461,6 +466,10 @@ function commonProblems(c: CommonRaw): Problem[] {
       problems.push({ key: `${at}.tcpPorts`, message: `only public services forward raw TCP ports through the edge; "${s.name}" is ${s.exposure}` });
     }
   });
+  const headplane = c.services.findIndex((s) => s.component === "headplane");
+  if (headplane >= 0 && !c.services.some((s) => s.component === "headscale")) {
+    problems.push({ key: `services[${headplane}].component`, message: '"headplane" is the web UI of Headscale, but the catalog has no entry with component: headscale; add one or remove this entry' });
+  }
   if (c.derp && !c.services.some((s) => s.component === "headscale")) {
     problems.push({ key: "derp", message: "is true, which forwards STUN to Headscale, but the catalog has no entry with component: headscale; add one or set derp to false" });
   }
@@ -669,7 +678,7 @@ export function parseHomeConfig(raw: Record<string, unknown>): HomeConfig {
       storageSize: c.headscaleStorageSize,
       storageClass: c.headscaleStorageClass,
       tailnet: c.tailnet,
-      images: { subnetRouter: c.subnetRouterImage, bootstrap: c.headscaleBootstrapImage },
+      images: { subnetRouter: c.subnetRouterImage, bootstrap: c.headscaleBootstrapImage, headplane: c.headplaneImage },
     },
   };
 }

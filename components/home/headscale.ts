@@ -18,8 +18,8 @@ export interface HeadscaleArgs {
   lanCidr: string;
   /** Traefik's LAN address, where every private name points. */
   traefikAddress: string;
-  /** Namespaces admitted: Traefik's to the listen port, monitoring's to the metrics port. */
-  namespaces: { traefik: string; monitoring: string };
+  /** Namespaces admitted: Traefik's (and Headplane's, when it runs) to the listen port, monitoring's to the metrics port. */
+  namespaces: { traefik: string; monitoring: string; headplane?: string };
   /** With DERP on: the edge's `derp` peer config (secret), the VPS's public addresses and its WireGuard endpoint. */
   derp?: {
     wireguardConfig: pulumi.Input<string>;
@@ -32,14 +32,19 @@ export interface HeadscaleArgs {
 /** The StatefulSet's one pod: its name is stable, so the bootstrap Job's RBAC can name it. */
 export const HEADSCALE_POD = "headscale-0";
 const NONROOT_UID = 65532;
-const labels = { [APP_LABEL]: "headscale" };
+/** The labels Headscale's pods carry, which policies select. */
+export const HEADSCALE_LABELS = { [APP_LABEL]: "headscale" };
 
-/** Headscale's openings in its namespace's default deny: Traefik to the listen port, Prometheus to the metrics port. */
+/**
+ * Headscale's openings in its namespace's default deny: Traefik to the listen port, and Headplane (whose API calls
+ * stay inside the cluster) when it runs; Prometheus to the metrics port.
+ */
 export function headscalePolicies(listenPort: number, namespaces: HeadscaleArgs["namespaces"]): PolicySpec[] {
-  const podSelector = { matchLabels: labels };
+  const podSelector = { matchLabels: HEADSCALE_LABELS };
   return [
     ...namespacePolicies(),
     { name: "headscale-from-traefik", spec: admit(podSelector, [namespaces.traefik], [listenPort]) },
+    ...(namespaces.headplane ? [{ name: "headscale-from-headplane", spec: admit(podSelector, [namespaces.headplane], [listenPort]) }] : []),
     { name: "headscale-metrics", spec: admit(podSelector, [namespaces.monitoring], [HEADSCALE_METRICS_PORT]) },
   ];
 }
@@ -52,6 +57,8 @@ export function headscalePolicies(listenPort: number, namespaces: HeadscaleArgs[
 export class Headscale extends pulumi.ComponentResource {
   readonly namespace = HEADSCALE_NAMESPACE;
   readonly serverUrl: string;
+  /** The Service's in-cluster URL, for clients that should not go through Traefik. */
+  readonly internalUrl: string;
   /** The rendered config.yaml and policy.json, for the plan output. */
   readonly config: pulumi.Output<string>;
   readonly policy: string;
@@ -64,6 +71,7 @@ export class Headscale extends pulumi.ComponentResource {
     super("homelab:home:Headscale", name, {}, opts);
     const { entry, settings } = args;
     this.serverUrl = `https://${entry.hostname}`;
+    this.internalUrl = `http://headscale.${HEADSCALE_NAMESPACE}.svc.cluster.local:${entry.port}`;
     const ns = new k8s.core.v1.Namespace(
       name,
       {
@@ -98,7 +106,7 @@ export class Headscale extends pulumi.ComponentResource {
     const claim = new k8s.core.v1.PersistentVolumeClaim(
       `${name}-data`,
       {
-        metadata: { name: "headscale-data", namespace: HEADSCALE_NAMESPACE, labels },
+        metadata: { name: "headscale-data", namespace: HEADSCALE_NAMESPACE, labels: HEADSCALE_LABELS },
         spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: settings.storageSize } }, ...(settings.storageClass ? { storageClassName: settings.storageClass } : {}) },
       },
       // The database and the noise key are the tailnet's identity: removing Headscale must not take them.
@@ -111,13 +119,13 @@ export class Headscale extends pulumi.ComponentResource {
     this.server = new k8s.apps.v1.StatefulSet(
       name,
       {
-        metadata: { name: "headscale", namespace: HEADSCALE_NAMESPACE, labels, annotations: args.derp ? tunnelSetupExemptions("headscale") : {} },
+        metadata: { name: "headscale", namespace: HEADSCALE_NAMESPACE, labels: HEADSCALE_LABELS, annotations: args.derp ? tunnelSetupExemptions("headscale") : {} },
         spec: {
           replicas: 1,
           serviceName: "headscale",
-          selector: { matchLabels: labels },
+          selector: { matchLabels: HEADSCALE_LABELS },
           template: {
-            metadata: { labels, annotations: { "homelab.dev/config-hash": filesHash } },
+            metadata: { labels: HEADSCALE_LABELS, annotations: { "homelab.dev/config-hash": filesHash } },
             spec: {
               automountServiceAccountToken: false,
               securityContext: { runAsNonRoot: true, runAsUser: NONROOT_UID, runAsGroup: NONROOT_UID, fsGroup: NONROOT_UID, seccompProfile: { type: "RuntimeDefault" } },
@@ -158,15 +166,15 @@ export class Headscale extends pulumi.ComponentResource {
     new k8s.core.v1.Service(
       name,
       {
-        metadata: { name: "headscale", namespace: HEADSCALE_NAMESPACE, labels },
-        spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: entry.port, targetPort: entry.port }, { name: "metrics", port: HEADSCALE_METRICS_PORT, targetPort: HEADSCALE_METRICS_PORT }] },
+        metadata: { name: "headscale", namespace: HEADSCALE_NAMESPACE, labels: HEADSCALE_LABELS },
+        spec: { type: "ClusterIP", selector: HEADSCALE_LABELS, ports: [{ name: "http", port: entry.port, targetPort: entry.port }, { name: "metrics", port: HEADSCALE_METRICS_PORT, targetPort: HEADSCALE_METRICS_PORT }] },
       },
       inNamespace,
     );
     registerRoute(name, { service: entry, namespace: HEADSCALE_NAMESPACE, backend: { name: "headscale", port: entry.port } }, inNamespace);
 
     // With DERP, WireGuard's UDP to the VPS is the pod's only way out; STUN arrives and leaves inside the tunnel.
-    const derpTunnel = args.derp ? [{ name: "derp-tunnel", spec: { podSelector: { matchLabels: labels }, policyTypes: ["Egress"], egress: [tunnelEndpointEgress(args.derp.endpoint)] } }] : [];
+    const derpTunnel = args.derp ? [{ name: "derp-tunnel", spec: { podSelector: { matchLabels: HEADSCALE_LABELS }, policyTypes: ["Egress"], egress: [tunnelEndpointEgress(args.derp.endpoint)] } }] : [];
     registerNetworkPolicies(name, HEADSCALE_NAMESPACE, [...headscalePolicies(entry.port, args.namespaces), ...derpTunnel], inNamespace);
     this.registerOutputs({ serverUrl: this.serverUrl, config: this.config, policy: this.policy });
   }

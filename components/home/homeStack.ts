@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { appNamespace, MONITORING_NAMESPACE } from "../config/catalog";
+import { appNamespace, HEADPLANE_NAMESPACE, MONITORING_NAMESPACE } from "../config/catalog";
 import { loadHomeConfig } from "../config/load";
 import { HomeConfig, ServiceConfig } from "../config/schema";
 import { EdgeStackOutputs, readEdgeOutputs } from "../contract/edge";
@@ -11,6 +11,7 @@ import { AppNamespace } from "../apps/appNamespace";
 import { AppService } from "../apps/appService";
 import { gluetunWaivers } from "../apps/gluetun";
 import { PodSecurityWaiver } from "./podSecurity";
+import { Headplane } from "./headplane";
 import { Headscale, HEADSCALE_POD } from "./headscale";
 import { Monitoring } from "./monitoring";
 import { SubnetRouter } from "./subnetRouter";
@@ -106,6 +107,7 @@ export function buildHomeStack(): StackBuild {
       "haproxy.cfg": gateway.haproxyConfig,
       "gateway-wg0.conf": gatewayConfig,
       ...(headscale ? { "headscale-config.yaml": headscale.config, "tailnet-policy.json": headscale.policy } : {}),
+      ...(tailnet?.headplane ? { "headplane-config.yaml": tailnet.headplane.config } : {}),
       ...(tailnet?.derpConfig ? { "derp-wg0.conf": tailnet.derpConfig } : {}),
     },
   };
@@ -165,17 +167,18 @@ function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cili
 }
 
 /**
- * Headscale when the catalog has an entry for it, with the edge's `derp` peer in its pod while DERP is on, and the
- * subnet router that opens the LAN to the tailnet.
+ * Headscale when the catalog has an entry for it, with the edge's `derp` peer in its pod while DERP is on, the
+ * subnet router that opens the LAN to the tailnet, and Headplane when the catalog has an entry for it too.
  */
 function buildTailnet(
   config: HomeConfig,
   edge: TypedOutputs<EdgeStackOutputs>,
   cluster: { traefik: Traefik; cilium: Cilium },
   provider: k8s.Provider,
-): { headscale: Headscale; derpConfig?: pulumi.Output<string> } | undefined {
+): { headscale: Headscale; headplane?: Headplane; derpConfig?: pulumi.Output<string> } | undefined {
   const entry = config.services.find((s) => s.component === "headscale");
   if (!entry) return undefined;
+  const headplaneEntry = config.services.find((s) => s.component === "headplane");
   const derpConfig = config.network.derp ? homePeerConfig(edge, config.edgeStack, "derp") : undefined;
   const headscale = new Headscale(
     "headscale",
@@ -185,7 +188,7 @@ function buildTailnet(
       settings: config.headscale,
       lanCidr: config.network.lanCidr,
       traefikAddress: config.loadBalancer.traefikAddress,
-      namespaces: { traefik: cluster.traefik.namespace, monitoring: MONITORING_NAMESPACE },
+      namespaces: { traefik: cluster.traefik.namespace, monitoring: MONITORING_NAMESPACE, ...(headplaneEntry ? { headplane: HEADPLANE_NAMESPACE } : {}) },
       derp: derpConfig && {
         wireguardConfig: derpConfig,
         publicAddresses: pulumi.all([edge.publicIpv4, edge.publicIpv6]).apply(([ipv4, ipv6]) => ({ ipv4, ...(ipv6 ? { ipv6 } : {}) })),
@@ -206,5 +209,18 @@ function buildTailnet(
     },
     { providers: [provider] },
   );
-  return { headscale, derpConfig };
+  const headplane =
+    headplaneEntry &&
+    new Headplane(
+      "headplane",
+      {
+        entry: headplaneEntry,
+        image: config.headscale.images.headplane,
+        headscale: { internalUrl: headscale.internalUrl, serverUrl: headscale.serverUrl, config: headscale.config, port: entry.port },
+        traefikNamespace: cluster.traefik.namespace,
+        forwardAuth: config.forwardAuth,
+      },
+      { providers: [provider], dependsOn: [cluster.traefik.chart, ...cluster.cilium.ready] },
+    );
+  return { headscale, headplane, derpConfig };
 }

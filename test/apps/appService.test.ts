@@ -136,11 +136,11 @@ describe("apps from the catalog", function () {
       const services = catalog([{ ...WIKI, storage: [{ name: "data", mountPath: "/data", size: "5Gi", storageClass: "fast" }] }]);
       assert.doesNotThrow(() => parseHomeConfig({ ...validHomeRaw(), services }), "no list, no check");
       assert.doesNotThrow(() => parseHomeConfig({ ...validHomeRaw(), services, storageClasses: '["fast", "bulk"]' }));
-      assert.match(refuseHome({ services, storageClasses: '["local-path"]' }), /homelab:services\[5\]\.storage\[0\]\.storageClass: "fast" is not a class the cluster offers; homelab:storageClasses lists local-path/);
+      assert.match(refuseHome({ services, storageClasses: '["local-path"]' }), /homelab:services\[6\]\.storage\[0\]\.storageClass: "fast" is not a class the cluster offers; homelab:storageClasses lists local-path/);
       assert.match(refuseHome({ prometheusStorageClass: "fast", storageClasses: '["local-path"]' }), /homelab:prometheusStorageClass: "fast" is not a class/);
     });
     it("refuses forward-auth on an app while no forward-auth address is set", () => {
-      assert.match(refuseHome({ services: catalog([{ ...WIKI, forwardAuth: true }]) }), /homelab:services\[5\]\.forwardAuth: "wiki" asks for forward-auth, but homelab:forwardAuth is not set/);
+      assert.match(refuseHome({ services: catalog([{ ...WIKI, forwardAuth: true }]) }), /homelab:services\[6\]\.forwardAuth: "wiki" asks for forward-auth, but homelab:forwardAuth is not set/);
       assert.match(refuseHome({ forwardAuth: '{"address": "authelia:9091"}' }), /homelab:forwardAuth\.address: "authelia:9091" must be an http\(s\) URL/);
     });
   });
@@ -148,30 +148,30 @@ describe("apps from the catalog", function () {
   describe("catalog validation", () => {
     const refuse = (entry: object) => edgeRefusal({ services: catalog([entry]) });
     it("refuses an image without a tag, or tagged latest", () => {
-      assert.match(refuse({ ...WIKI, image: "ghcr.io/example/wiki" }), /homelab:services\[5\]\.image: "ghcr\.io\/example\/wiki" must be pinned/);
+      assert.match(refuse({ ...WIKI, image: "ghcr.io/example/wiki" }), /homelab:services\[6\]\.image: "ghcr\.io\/example\/wiki" must be pinned/);
       assert.match(refuse({ ...WIKI, image: "ghcr.io/example/wiki:latest" }), /must be pinned: "repository:tag" \(not latest\)/);
     });
     it("refuses a metrics port that collides with the app's port", () => {
-      assert.match(refuse({ ...WIKI, metricsPort: 3000 }), /homelab:services\[5\]\.metricsPort: 3000 collides with the app's port/);
+      assert.match(refuse({ ...WIKI, metricsPort: 3000 }), /homelab:services\[6\]\.metricsPort: 3000 collides with the app's port/);
     });
     it("refuses an entry with neither an image nor a component, or both", () => {
-      assert.match(refuse({ ...WIKI, image: undefined }), /homelab:services\[5\]: "wiki" must set exactly one of image \(an app\) or component \(headscale, prometheus\)/);
+      assert.match(refuse({ ...WIKI, image: undefined }), /homelab:services\[6\]: "wiki" must set exactly one of image \(an app\) or component \(headscale, headplane, prometheus\)/);
       assert.match(refuse({ ...WIKI, component: "prometheus" }), /must set exactly one of image/);
     });
     it("refuses a second prometheus, a group the program owns, and egress to an unknown service", () => {
-      assert.match(refuse({ ...WIKI, image: undefined, component: "prometheus" }), /homelab:services\[5\]\.component: "prometheus" is already services\[3\]; the catalog runs at most one/);
-      assert.match(refuse({ ...WIKI, group: "monitoring" }), /homelab:services\[5\]\.group: "monitoring" would put the app in a namespace the program owns/);
-      assert.match(refuse({ ...WIKI, egress: [{ service: "nope" }] }), /homelab:services\[5\]\.egress\[0\]\.service: "nope" is not in the catalog; known services are jellyfin, minecraft, grafana, prometheus, headscale, wiki/);
+      assert.match(refuse({ ...WIKI, image: undefined, component: "prometheus" }), /homelab:services\[6\]\.component: "prometheus" is already services\[3\]; the catalog runs at most one/);
+      assert.match(refuse({ ...WIKI, group: "monitoring" }), /homelab:services\[6\]\.group: "monitoring" would put the app in a namespace the program owns/);
+      assert.match(refuse({ ...WIKI, egress: [{ service: "nope" }] }), /homelab:services\[6\]\.egress\[0\]\.service: "nope" is not in the catalog; known services are jellyfin, minecraft, grafana, prometheus, headscale, headplane, wiki/);
     });
     it("refuses a hostname outside the domain and a raw TCP port already forwarded", () => {
-      assert.match(refuse({ ...WIKI, hostname: "wiki.example.org" }), /homelab:services\[5\]\.hostname: "wiki\.example\.org" is outside the domain example\.com/);
-      assert.match(refuse({ ...WIKI, tcpPorts: [25565] }), /homelab:services\[5\]\.tcpPorts\[0\]: 25565 is already forwarded for services\[1\] \(minecraft\)/);
+      assert.match(refuse({ ...WIKI, hostname: "wiki.example.org" }), /homelab:services\[6\]\.hostname: "wiki\.example\.org" is outside the domain example\.com/);
+      assert.match(refuse({ ...WIKI, tcpPorts: [25565] }), /homelab:services\[6\]\.tcpPorts\[0\]: 25565 is already forwarded for services\[1\] \(minecraft\)/);
     });
     it("refuses a VPN sidecar without credentials", () => {
-      assert.match(refuse({ ...WIKI, egress: undefined, vpn: { provider: "mullvad" } }), /homelab:services\[5\]\.vpn\.credentialsSecret: is required/);
+      assert.match(refuse({ ...WIKI, egress: undefined, vpn: { provider: "mullvad" } }), /homelab:services\[6\]\.vpn\.credentialsSecret: is required/);
     });
     it("refuses storage without a size unit", () => {
-      assert.match(refuse({ ...WIKI, storage: [{ name: "data", mountPath: "/data", size: "5" }] }), /homelab:services\[5\]\.storage\[0\]\.size: 5 must be a size such as "10Gi"/);
+      assert.match(refuse({ ...WIKI, storage: [{ name: "data", mountPath: "/data", size: "5" }] }), /homelab:services\[6\]\.storage\[0\]\.size: 5 must be a size such as "10Gi"/);
     });
   });
 });

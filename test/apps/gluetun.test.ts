@@ -59,7 +59,7 @@ describe("VPN sidecar (Gluetun)", function () {
 
   it("refuses a VPN without credentials, and an app that declares egress besides its VPN", () => {
     const refuse = (entry: object) => edgeRefusal({ services: catalog(entry) });
-    assert.match(refuse({ ...TORRENT, vpn: { provider: "mullvad" } }), /homelab:services\[5\]\.vpn\.credentialsSecret: is required: a VPN sidecar without credentials/);
-    assert.match(refuse({ ...TORRENT, egress: ["internet"] }), /homelab:services\[5\]\.egress: "torrent" sends everything through its VPN/);
+    assert.match(refuse({ ...TORRENT, vpn: { provider: "mullvad" } }), /homelab:services\[6\]\.vpn\.credentialsSecret: is required: a VPN sidecar without credentials/);
+    assert.match(refuse({ ...TORRENT, egress: ["internet"] }), /homelab:services\[6\]\.egress: "torrent" sends everything through its VPN/);
   });
 });

@@ -29,7 +29,7 @@ describe("config schema", () => {
     assert.deepEqual(c.ssh.adminCidrs, ["198.51.100.0/24", "2001:db8:5::/48"]);
     assert.equal(c.update.mode, "ssh");
     assert.equal(c.acme.caaIssuer, "letsencrypt.org");
-    assert.equal(c.services.length, 5);
+    assert.equal(c.services.length, 6);
     assert.equal((c as unknown as Record<string, unknown>).sshPrivateKey, undefined, "the secret never enters the typed config");
   });
 

@@ -170,7 +170,7 @@ describe("home stack", function () {
 
   it("exports its typed contract, the CA certificate in plain PEM", async () => {
     assert.equal(home.outputs.gatewayLbIp.value, "192.168.1.241");
-    assert.deepEqual(home.outputs.serviceUrls.value, { jellyfin: "https://jellyfin.example.com", minecraft: "https://mc.example.com", grafana: "https://grafana.example.com", prometheus: "https://prometheus.example.com", headscale: "https://headscale.example.com" });
+    assert.deepEqual(home.outputs.serviceUrls.value, { jellyfin: "https://jellyfin.example.com", minecraft: "https://mc.example.com", grafana: "https://grafana.example.com", prometheus: "https://prometheus.example.com", headscale: "https://headscale.example.com", headplane: "https://headplane.example.com" });
     assert.match(String(home.outputs.caCertificatePem.value), /^-----BEGIN CERTIFICATE-----\n/);
     assert.equal(home.outputs.caCertificatePem.secret, false);
     const consumer = await runOffline({

@@ -15,6 +15,7 @@ export function validEdgeRaw(): Record<string, string> {
       { name: "grafana", hostname: "grafana.example.com", exposure: "vpn", port: 3000, image: "docker.io/grafana/grafana:12.1.1", egress: [{ service: "prometheus" }] },
       { name: "prometheus", hostname: "prometheus.example.com", exposure: "vpn", port: 9090, component: "prometheus" },
       { name: "headscale", hostname: "headscale.example.com", exposure: "public", port: 8080, component: "headscale" },
+      { name: "headplane", hostname: "headplane.example.com", exposure: "vpn", port: 3000, component: "headplane" },
     ]),
     adminCidrs: JSON.stringify(["198.51.100.0/24", "2001:db8:5::/48"]),
     sshPort: "22022",

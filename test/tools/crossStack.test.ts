@@ -21,7 +21,7 @@ describe("checks across the edge and home stacks", () => {
 
   it("reports a CNAME that no route through the tunnel answers", async () => {
     const edge = await runEdge();
-    const withoutHeadscale = JSON.stringify(JSON.parse(validEdgeRaw().services).filter((s: { component?: string }) => s.component !== "headscale"));
+    const withoutHeadscale = JSON.stringify(JSON.parse(validEdgeRaw().services).filter((s: { component?: string }) => !["headscale", "headplane"].includes(s.component ?? "")));
     const home = await runHome({ services: withoutHeadscale, derp: "false" }, edge);
     assert.deepEqual(crossStackProblems(edge, home).filter((p) => p.includes("CNAME")), ["the edge publishes a CNAME for headscale.example.com, but no home route answers it through the tunnel"]);
   });

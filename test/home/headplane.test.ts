@@ -1,0 +1,149 @@
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Ajv from "ajv";
+import addFormats from "ajv-formats";
+import { parse } from "yaml";
+import { headplanePolicies, prefixRedirect } from "../../components/home/headplane";
+import { COOKIE_SECRET_ENV, headplaneConfig, HeadplaneConfigSpec, renderHeadplaneConfig } from "../../components/home/headplaneConfig";
+import { allPolicies } from "../../policy/policies";
+import { manifestOf, validateManifest } from "../../tools/offline/manifests";
+import { runPolicies, targetsOf } from "../../tools/offline/policyRunner";
+import { homeRefusal, validEdgeRaw } from "../support/fixtures";
+import { RecordedResource } from "../../tools/offline/engine";
+import { resourceOf, resourcesOf, runHome } from "../support/offline";
+
+const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
+const checkConfig = ajv.compile(JSON.parse(readFileSync(join(__dirname, "fixtures", "headplane-v0.6-config.schema.json"), "utf8")));
+const problems = (value: unknown) => (checkConfig(value) ? [] : (checkConfig.errors ?? []).map((e) => `${e.instancePath} ${e.message}`));
+
+const SPEC: HeadplaneConfigSpec = { listenPort: 3000, headscaleUrl: "http://headscale.headscale.svc.cluster.local:8080", headscalePublicUrl: "https://headscale.example.com" };
+const COOKIE = "0123456789abcdef0123456789abcdef";
+
+/**
+ * Headplane's documented override rule, applied as it would be at start: HEADPLANE_<SECTION>__<KEY> sets
+ * section.key, once HEADPLANE_LOAD_ENV_OVERRIDES is true.
+ */
+function withOverrides(config: Record<string, any>, env: Record<string, string>): Record<string, any> {
+  if (env.HEADPLANE_LOAD_ENV_OVERRIDES !== "true") return config;
+  const merged = structuredClone(config);
+  for (const [name, value] of Object.entries(env)) {
+    const match = /^HEADPLANE_([A-Z]+)__([A-Z_]+)$/.exec(name);
+    if (match) (merged[match[1].toLowerCase()] ??= {})[match[2].toLowerCase()] = value;
+  }
+  return merged;
+}
+
+const catalogWith = (headplane: object | undefined, keep: (s: { component?: string }) => boolean = () => true) =>
+  JSON.stringify([...JSON.parse(validEdgeRaw().services).filter((s: { component?: string }) => s.component !== "headplane" && keep(s)), ...(headplane ? [headplane] : [])]);
+const HEADPLANE = { name: "headplane", hostname: "headplane.example.com", exposure: "vpn", port: 3000, component: "headplane" };
+const inNamespace = (run: { resources: RecordedResource[] }, namespace: string) => run.resources.filter((r) => (r.inputs.metadata as any)?.namespace === namespace || (r.type.endsWith("Namespace") && (r.inputs.metadata as any)?.name === namespace));
+
+describe("Headplane", function () {
+  this.timeout(60000);
+
+  describe("config renderer", () => {
+    it("renders the keys Headplane 0.6.0 reads, with the cookie secret left to the environment", () => {
+      const rendered = parse(renderHeadplaneConfig(SPEC));
+      assert.deepEqual(rendered.headscale, { url: SPEC.headscaleUrl, public_url: SPEC.headscalePublicUrl, config_path: "/etc/headscale/config.yaml", config_strict: false });
+      assert.deepEqual(rendered.server, { host: "0.0.0.0", port: 3000, cookie_secure: true });
+      assert.equal(rendered.integration, undefined, "no integration: Headplane never restarts or rewrites Headscale");
+      assert.match(problems(rendered).join(), /must have required property 'cookie_secret'/, "the file alone holds no secret");
+      assert.deepEqual(problems(withOverrides(rendered, { HEADPLANE_LOAD_ENV_OVERRIDES: "true", [COOKIE_SECRET_ENV]: COOKIE })), []);
+    });
+
+    it("the schema check is real: a misspelt key, a short cookie secret and a path for a URL fail it", () => {
+      const config = withOverrides(headplaneConfig(SPEC), { HEADPLANE_LOAD_ENV_OVERRIDES: "true", [COOKIE_SECRET_ENV]: COOKIE });
+      assert.match(problems({ ...config, headscale: { ...config.headscale, confg_path: "/x" } }).join(), /must NOT have additional properties/);
+      assert.match(problems({ ...config, server: { ...config.server, cookie_secret: COOKIE.slice(1) } }).join(), /cookie_secret must NOT have fewer than 32 characters/);
+      assert.match(problems({ ...config, headscale: { ...config.headscale, url: "headscale:8080" } }).join(), /headscale\/url must match pattern/);
+      assert.notDeepEqual(problems(withOverrides(headplaneConfig(SPEC), { [COOKIE_SECRET_ENV]: COOKIE })), [], "overrides apply only when switched on");
+    });
+  });
+
+  it("admits Traefik to the UI and lets it out only to Headscale's API", () => {
+    const policies = Object.fromEntries(headplanePolicies(3000, 8080, "traefik").map((p) => [p.name, p.spec as any]));
+    assert.deepEqual(Object.keys(policies).sort(), ["allow-dns", "allow-same-namespace", "default-deny", "headplane-from-traefik", "headplane-to-headscale"]);
+    assert.deepEqual(policies["headplane-from-traefik"].ingress[0].ports, [{ protocol: "TCP", port: 3000 }]);
+    assert.deepEqual(policies["headplane-to-headscale"].egress, [
+      { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "headscale" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "headscale" } } }], ports: [{ protocol: "TCP", port: 8080 }] },
+    ]);
+  });
+
+  it("sends the bare host to /admin/ and leaves every other path alone", () => {
+    const { regex, replacement } = prefixRedirect().spec.redirectRegex;
+    // Traefik uses Go's regexp; this pattern means the same in both. ${1} is Go's group reference, $1 JavaScript's.
+    const redirect = (url: string) => (new RegExp(regex).test(url) ? url.replace(new RegExp(regex), replacement.replace("${1}", "$1")) : url);
+    assert.equal(redirect("https://headplane.example.com/"), "https://headplane.example.com/admin/");
+    assert.equal(redirect("https://headplane.example.com"), "https://headplane.example.com/admin/");
+    assert.equal(redirect("https://headplane.example.com/admin/machines"), "https://headplane.example.com/admin/machines");
+    assert.equal(redirect("https://headplane.example.com/admin/"), "https://headplane.example.com/admin/");
+  });
+
+  describe("catalog validation", () => {
+    it("refuses any exposure but vpn, and Headplane without Headscale", () => {
+      for (const exposure of ["public", "lan"]) {
+        assert.match(homeRefusal({ services: catalogWith({ ...HEADPLANE, exposure }) }), new RegExp(`homelab:services\\[5\\]\\.exposure: "${exposure}" is refused for Headplane: it administers the tailnet`));
+      }
+      const withoutHeadscale = catalogWith(HEADPLANE, (s) => s.component !== "headscale");
+      assert.match(homeRefusal({ services: withoutHeadscale, derp: "false" }), /homelab:services\[4\]\.component: "headplane" is the web UI of Headscale, but the catalog has no entry with component: headscale/);
+      assert.match(homeRefusal({ services: catalogWith(HEADPLANE, () => true).replace(/]$/, `,${JSON.stringify({ ...HEADPLANE, name: "ui2", hostname: "ui2.example.com" })}]`) }), /homelab:services\[6\]\.component: "headplane" is already services\[5\]/);
+    });
+  });
+
+  describe("in the home stack", () => {
+    it("runs in a restricted namespace of its own, its cookie secret random and by reference, its config schema-valid once merged", async () => {
+      const home = await runHome();
+      const ns = resourceOf(home, "kubernetes:core/v1:Namespace", "headplane").inputs.metadata as any;
+      assert.equal(ns.labels["pod-security.kubernetes.io/enforce"], "restricted");
+      const deployment = resourceOf(home, "kubernetes:apps/v1:Deployment", "headplane").inputs as any;
+      const container = deployment.spec.template.spec.containers[0];
+      assert.equal(container.image, "ghcr.io/tale/headplane:0.6.0");
+      assert.deepEqual(container.securityContext.capabilities, { drop: ["ALL"] });
+
+      const secret = resourceOf(home, "kubernetes:core/v1:Secret", "headplane-cookie-secret");
+      assert.ok(secret.secretInputs.includes("stringData"), "the cookie secret is a Pulumi secret");
+      const cookie = (secret.inputs.stringData as any).secret as string;
+      assert.match(cookie, /^[0-9a-f]{32}$/);
+      const env = Object.fromEntries(container.env.map((e: any) => {
+        const ref = e.valueFrom?.secretKeyRef;
+        return [e.name, ref ? ((resourcesOf(home, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as any)?.name === ref.name)!.inputs.stringData as any)[ref.key]) : e.value];
+      }));
+      const files = resourceOf(home, "kubernetes:core/v1:ConfigMap", "headplane-config").inputs.data as any;
+      assert.equal(files["config.yaml"], home.artifacts["headplane-config.yaml"]);
+      assert.doesNotMatch(files["config.yaml"], new RegExp(cookie), "the ConfigMap never holds the secret");
+      assert.deepEqual(problems(withOverrides(parse(files["config.yaml"]), env)), [], "the file with the pod's environment is a valid Headplane config");
+      assert.equal(files["headscale-config.yaml"], home.artifacts["headscale-config.yaml"], "Headplane shows the very config Headscale runs");
+      const mounts = Object.fromEntries(container.volumeMounts.map((m: any) => [m.mountPath, m]));
+      assert.equal(mounts["/etc/headscale/config.yaml"].readOnly, true);
+      assert.equal(parse(files["config.yaml"]).headscale.config_path, "/etc/headscale/config.yaml");
+
+      const route = resourceOf(home, "kubernetes:traefik.io/v1alpha1:IngressRoute", "headplane-route").inputs.spec as any;
+      assert.deepEqual(route.entryPoints, ["websecure"], "never on the tunnel entrypoints");
+      assert.deepEqual(route.routes[0].middlewares, [{ name: "headplane-to-prefix", namespace: "headplane" }]);
+      const policy = resourceOf(home, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "headscale-headscale-from-headplane").inputs as any;
+      assert.equal(policy.metadata.namespace, "headscale");
+      assert.deepEqual(policy.spec.ingress[0].from, [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "headplane" } } }]);
+      const records = parse(home.artifacts["headscale-config.yaml"]).dns.extra_records;
+      assert.ok(records.some((r: any) => r.name === "headplane.example.com"), "tailnet clients resolve it like any vpn name");
+
+      for (const r of inNamespace(home, "headplane")) assert.deepEqual(await validateManifest(manifestOf(r, "[secret]")!), [], r.name);
+      const violations = await runPolicies(allPolicies, targetsOf(home.resources));
+      assert.deepEqual(violations.filter((v) => v.level === "mandatory" || String(v.urn ?? "").includes("headplane")), []);
+    });
+
+    it("puts a forward-auth Middleware in front when the entry asks for it", async () => {
+      const forwardAuth = JSON.stringify({ address: "http://authelia.auth.svc.cluster.local:9091/api/authz/forward-auth" });
+      const home = await runHome({ services: catalogWith({ ...HEADPLANE, forwardAuth: true }), forwardAuth });
+      const route = resourceOf(home, "kubernetes:traefik.io/v1alpha1:IngressRoute", "headplane-route").inputs.spec as any;
+      assert.deepEqual(route.routes[0].middlewares.map((m: any) => m.name), ["headplane-forward-auth", "headplane-to-prefix"]);
+    });
+
+    it("is absent, and Headscale admits no one else, without a headplane entry", async () => {
+      const home = await runHome({ services: catalogWith(undefined) });
+      assert.deepEqual(inNamespace(home, "headplane"), []);
+      assert.deepEqual(resourcesOf(home, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "headscale-headscale-from-headplane"), []);
+      assert.equal(home.artifacts["headplane-config.yaml"], undefined);
+    });
+  });
+});
