@@ -6,5 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
  * the pod. Not secret, though its inputs may be: 16 hex digits of SHA-256 reveal nothing of them.
  */
 export function configHash(files: pulumi.Input<string>[]): pulumi.Output<string> {
-  return pulumi.unsecret(pulumi.all(files).apply((texts) => texts.reduce((hash, text) => hash.update(text), createHash("sha256")).digest("hex").slice(0, 16)));
+  // Each file's length goes in before it, so moving text from one file to the next changes the hash too.
+  const digest = (texts: string[]) => texts.reduce((hash, text) => hash.update(`${Buffer.byteLength(text)}:`).update(text), createHash("sha256")).digest("hex");
+  return pulumi.unsecret(pulumi.all(files).apply((texts) => digest(texts).slice(0, 16)));
 }
