@@ -13,6 +13,7 @@ import { podSecurityLabels, RESTRICTED_CONTAINER } from "./podSecurity";
 export interface HeadplaneArgs {
   /** The catalog's headplane entry: its hostname, its port (Headplane's listen port) and forward-auth switch. */
   entry: ServiceConfig;
+  /** Headplane's image, pinned (headplaneImage). */
   image: string;
   /** Headscale as Headplane sees it: its API inside the cluster, its public URL, its rendered config and its port. */
   headscale: { internalUrl: string; serverUrl: string; config: pulumi.Input<string>; port: number };
