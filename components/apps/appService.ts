@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ForwardAuthConfig, ServiceConfig } from "../config/schema";
 import { typedCustomResource } from "../home/customResource";
-import { RESTRICTED_CONTAINER } from "../home/podSecurity";
+import { RESTRICTED_CONTAINER, restrictedPod } from "../home/podSecurity";
 import { exemptionAnnotation } from "../../policy/workloads";
 import { gluetunSidecar, WAIVER_RULES } from "./gluetun";
 import { registerRoute } from "./route";
@@ -67,7 +67,7 @@ export class AppService extends pulumi.ComponentResource {
     const writable = ["/tmp", ...(s.writablePaths ?? [])];
     const podSpec = {
       automountServiceAccountToken: false,
-      securityContext: { runAsNonRoot: true, runAsUser: user, runAsGroup: user, fsGroup: user, seccompProfile: { type: "RuntimeDefault" } },
+      securityContext: restrictedPod(user),
       containers: [
         ...(sidecar ? [sidecar.container] : []),
         {

@@ -8,7 +8,7 @@ import { registerRoute } from "../apps/route";
 import { configHash } from "./configHash";
 import { HEADSCALE_LABELS } from "./headscale";
 import { COOKIE_SECRET_ENV, COOKIE_SECRET_LENGTH, HEADPLANE_PATHS, HEADPLANE_PREFIX, renderHeadplaneConfig } from "./headplaneConfig";
-import { podSecurityLabels, RESTRICTED_CONTAINER } from "./podSecurity";
+import { podSecurityLabels, RESTRICTED_CONTAINER, restrictedPod } from "./podSecurity";
 
 export interface HeadplaneArgs {
   /** The catalog's headplane entry: its hostname, its port (Headplane's listen port) and forward-auth switch. */
@@ -87,7 +87,7 @@ export class Headplane extends pulumi.ComponentResource {
             metadata: { labels, annotations: { "homelab.dev/config-hash": configHash([this.config, args.headscale.config]) } },
             spec: {
               automountServiceAccountToken: false,
-              securityContext: { runAsNonRoot: true, runAsUser: NONROOT_UID, runAsGroup: NONROOT_UID, fsGroup: NONROOT_UID, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: restrictedPod(NONROOT_UID),
               containers: [
                 {
                   name: "headplane",

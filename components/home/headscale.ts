@@ -6,7 +6,7 @@ import { admit, APP_LABEL, namespacePolicies, PolicySpec, registerNetworkPolicie
 import { registerRoute } from "../apps/route";
 import { configHash } from "./configHash";
 import { HEADSCALE_METRICS_PORT, HEADSCALE_PATHS, renderHeadscaleConfig, renderTailnetPolicy, splitDnsRecords } from "./headscaleConfig";
-import { podSecurityLabels, RESTRICTED_CONTAINER, waiverAnnotations } from "./podSecurity";
+import { podSecurityLabels, RESTRICTED_CONTAINER, restrictedPod, waiverAnnotations } from "./podSecurity";
 import { TUNNEL_SETUP_WAIVERS, tunnelEndpointEgress, tunnelSetupContainer, tunnelSetupExemptions } from "./tunnelSetup";
 
 export interface HeadscaleArgs {
@@ -128,7 +128,7 @@ export class Headscale extends pulumi.ComponentResource {
             metadata: { labels: HEADSCALE_LABELS, annotations: { "homelab.dev/config-hash": filesHash } },
             spec: {
               automountServiceAccountToken: false,
-              securityContext: { runAsNonRoot: true, runAsUser: NONROOT_UID, runAsGroup: NONROOT_UID, fsGroup: NONROOT_UID, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: restrictedPod(NONROOT_UID),
               initContainers: args.derp ? [tunnelSetupContainer(args.derp.image, "derp-wireguard")] : [],
               containers: [
                 {

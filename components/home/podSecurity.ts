@@ -4,6 +4,14 @@ export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
 /** A container as Pod Security restricted wants it: no escalation, no capability, read-only root, never root. */
 export const RESTRICTED_CONTAINER = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true };
 
+/**
+ * A pod security context as Pod Security restricted wants it: one non-root user and group, the default seccomp
+ * profile and, unless turned off, that group as the fsGroup, so claims the pod mounts are writable to it.
+ */
+export function restrictedPod(uid: number, options: { fsGroup: boolean } = { fsGroup: true }) {
+  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, ...(options.fsGroup ? { fsGroup: uid } : {}), seccompProfile: { type: "RuntimeDefault" } };
+}
+
 /** One Pod Security rule a namespace waives, and why. */
 export interface PodSecurityWaiver {
   /** The control waived, as Pod Security Standards name it (e.g. "capabilities", "runAsNonRoot"). */

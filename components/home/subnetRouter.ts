@@ -5,7 +5,7 @@ import { exemptionAnnotation } from "../../policy/workloads";
 import { SUBNET_ROUTER_USER } from "../config/schema";
 import { APP_LABEL, fromNamespace, internet, namespacePolicies, PolicySpec, registerNetworkPolicies, tcp } from "../apps/networkPolicies";
 import { typedCustomResource } from "./customResource";
-import { podSecurityLabels, RESTRICTED_CONTAINER } from "./podSecurity";
+import { podSecurityLabels, RESTRICTED_CONTAINER, restrictedPod } from "./podSecurity";
 import { renderBootstrapScript } from "./tailnetBootstrap";
 import { ENTRYPOINTS } from "./traefikValues";
 
@@ -116,7 +116,7 @@ export class SubnetRouter extends pulumi.ComponentResource {
               serviceAccountName: BOOTSTRAP,
               automountServiceAccountToken: true,
               restartPolicy: "OnFailure",
-              securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: restrictedPod(65534, { fsGroup: false }),
               containers: [
                 {
                   name: "bootstrap",
@@ -156,7 +156,7 @@ export class SubnetRouter extends pulumi.ComponentResource {
             metadata: { labels: routerLabels },
             spec: {
               automountServiceAccountToken: false,
-              securityContext: { runAsNonRoot: true, runAsUser: ROUTER_UID, runAsGroup: ROUTER_UID, fsGroup: ROUTER_UID, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: restrictedPod(ROUTER_UID),
               containers: [
                 {
                   name: "tailscale",
