@@ -66,6 +66,8 @@ install_from() {
 
 reload_sshd() {
   command -v sshd >/dev/null 2>&1 || return 0
+  # sshd -t refuses to run without its privilege separation directory, which only a running ssh.service creates.
+  [ -d /run/sshd ] || mkdir -m 0755 /run/sshd
   sshd -t || return 1
   if [ -d /run/systemd/system ]; then
     systemctl reload ssh 2>/dev/null || systemctl reload sshd

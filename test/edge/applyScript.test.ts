@@ -96,6 +96,17 @@ describe("edge apply-with-rollback script", () => {
       assert.match(readFileSync(join(paths.state, "log"), "utf8"), /rolling back to the last good files/);
     });
 
+    it("checks the sshd drop-in even where no running ssh.service has made /run/sshd", function () {
+      requireRealTools(this, ["sshd", "unshare", "mount"]);
+      // A private, empty /run in a mount namespace of its own: the fresh machine, with the host's /run untouched.
+      const dir = stage(paths, "no-privsep-dir", rulesetWithPort(22022));
+      const inFreshRun = 'mount -t tmpfs tmpfs /run && sh "$0" apply "$1" "$2" && test -d /run/sshd && echo made-privsep-dir';
+      const applied = ns.tryExec("unshare", ["--mount", "sh", "-c", inFreshRun, join(dir, STAGED_FILES.script), dir, "tok-privsep"]);
+      assert.equal(applied.status, 0, applied.stderr);
+      assert.match(applied.stdout, /made-privsep-dir/);
+      assert.equal(sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-privsep").status, 0);
+    });
+
     it("rejects a broken ruleset before touching anything, and the old one keeps serving", () => {
       const dir = stage(paths, "broken", rulesetWithPort(22024).replace("policy drop;", "policy maybe;"));
       const applied = sh(join(dir, STAGED_FILES.script), "apply", dir, "tok-3");

@@ -1,5 +1,11 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { delimiter, join } from "node:path";
+
+/** Where scripts/install-system-tools builds the pinned Go programs (headscale, tailscale, actionlint). */
+export const TOOLS_BIN = join(__dirname, "../../.tools/bin");
+// First on PATH, for this process and every command it starts, so an operator's own tailscale never stands in.
+if (!process.env.PATH?.split(delimiter).includes(TOOLS_BIN)) process.env.PATH = [TOOLS_BIN, process.env.PATH].join(delimiter);
 
 /** Whether a command is on PATH. */
 export function hasTool(tool: string): boolean {
@@ -8,18 +14,42 @@ export function hasTool(tool: string): boolean {
 
 const isRoot = () => process.getuid?.() === 0;
 
+/** The command that installs every tool the real-tool checks use. */
+export const INSTALL_COMMAND = "scripts/install-system-tools";
+
 /**
- * Skips the test with the reason when root or a tool is missing. Under CI=true a missing tool is a failure instead:
- * .ci/run installs them all, so a skip there would hide a broken install.
+ * Set to 1 to skip the real-tool checks even under CI=true, for a runner that only wants the unit tests (the deploy
+ * workflow). .ci/run never sets it: there a missing tool must fail.
+ */
+export const SKIP_FLAG = "HOMELAB_SKIP_REAL_TOOLS";
+
+/** What the skipped checks were missing, gathered for the one summary line the mocha setup prints at the end. */
+export const skipped = { tests: 0, tools: new Set<string>(), needsRoot: false };
+
+/**
+ * Skips the test when root or a tool is missing, and records why for the run's summary line. Under CI=true a missing
+ * tool is a failure instead (.ci/run installs them all, so a skip there would hide a broken install), unless
+ * HOMELAB_SKIP_REAL_TOOLS=1 says this run wants the unit tests only.
  */
 export function requireRealTools(ctx: Mocha.Context, tools: string[], needsRoot = false): void {
   const missing = tools.filter((t) => !hasTool(t));
-  const reasons = [...(needsRoot && !isRoot() ? ["this test needs root for network namespaces"] : []), ...(missing.length ? [`missing tools: ${missing.join(", ")} (.ci/run installs them)`] : [])];
-  if (reasons.length === 0) return;
-  const message = reasons.join("; ");
-  if (process.env.CI === "true") throw new Error(`real-tool check cannot run under CI: ${message}`);
-  console.warn(`      skipped: ${message}`);
+  const rootMissing = needsRoot && !isRoot();
+  if (missing.length === 0 && !rootMissing) return;
+  if (process.env.CI === "true" && process.env[SKIP_FLAG] !== "1") {
+    const reasons = [...(rootMissing ? ["this test needs root for network namespaces"] : []), ...(missing.length ? [`missing tools: ${missing.join(", ")} (${INSTALL_COMMAND} installs them)`] : [])];
+    throw new Error(`real-tool check cannot run under CI: ${reasons.join("; ")}`);
+  }
+  skipped.tests += 1;
+  missing.forEach((t) => skipped.tools.add(t));
+  skipped.needsRoot ||= rootMissing;
   ctx.skip();
+}
+
+/** The one line that says what the skipped checks need, or undefined when none was skipped. */
+export function skipSummary(): string | undefined {
+  if (skipped.tests === 0) return undefined;
+  const needs = [...(skipped.tools.size ? [`the tools ${[...skipped.tools].sort().join(", ")} (install them with ${INSTALL_COMMAND})`] : []), ...(skipped.needsRoot ? ["root, for network namespaces"] : [])];
+  return `real-tool checks skipped: ${skipped.tests} need ${needs.join(" and ")}`;
 }
 
 /** Runs a command and returns stdout; on failure the error carries stderr, so the tool's own words show. */
