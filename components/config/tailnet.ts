@@ -1,0 +1,126 @@
+import { z } from "zod";
+import { CommonRaw } from "./common";
+import { Problem } from "./parsing";
+import { anyCidr, boolean, DNS_LABEL, domain, image, ipAddress, json, text } from "./values";
+
+/** The home stack's keys for Headscale, its tailnet policy, the subnet router and Headplane. */
+export const tailnetShape = {
+  headscaleImage: image().default("docker.io/headscale/headscale:v0.26.1"),
+  /** MagicDNS's own domain; Headscale refuses one that contains its server_url host. */
+  headscaleBaseDomain: domain().optional(),
+  /** Resolvers the tailnet forwards to; with headscaleOverrideLocalDns they answer every query a client makes. */
+  headscaleNameservers: json(z.array(ipAddress(), { error: "must be a list of IP addresses" })).default(["1.1.1.1", "1.0.0.1"]),
+  headscaleOverrideLocalDns: boolean().default(true),
+  /** Domain → resolvers, sent to clients as split DNS. */
+  headscaleSplitDns: json(z.record(domain(), z.array(ipAddress()).min(1, "must list at least one resolver"), { error: "must map domains to lists of resolver addresses" })).optional(),
+  headscaleStorageSize: text().regex(/^\d+(Mi|Gi|Ti)$/, 'must be a size such as "1Gi"').default("1Gi"),
+  headscaleStorageClass: text().optional(),
+  /** Who may reach what over the tailnet: users, groups of them, named hosts, and rules from groups to hosts. */
+  tailnet: json(
+    z.strictObject(
+      {
+        users: z.array(text().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be a user name: lower-case letters, digits, '.', '_' and '-'")).default([]),
+        groups: z.record(text().regex(DNS_LABEL, "must be a DNS label"), z.array(text())).default({}),
+        hosts: z.record(text().regex(DNS_LABEL, "must be a DNS label"), anyCidr()).default({}),
+        acls: z.array(z.strictObject({ from: z.array(text()).min(1, "must name at least one group"), to: z.array(text()).min(1, "must name at least one host") })).default([]),
+      },
+      { error: "must be an object with users, groups, hosts and acls" },
+    ),
+  ).default({ users: [], groups: {}, hosts: {}, acls: [] }),
+  subnetRouterImage: image().default("docker.io/tailscale/tailscale:v1.86.2"),
+  /** Runs the Headscale CLI in Headscale's pod through kubectl exec; needs kubectl, sh and jq. */
+  headscaleBootstrapImage: image().default("docker.io/alpine/k8s:1.33.4"),
+  /** Headplane, the web UI a component: headplane entry runs; 0.6.0 is the release made for Headscale 0.26. */
+  headplaneImage: image().default("ghcr.io/tale/headplane:0.6.0"),
+};
+const tailnetSchema = z.object(tailnetShape);
+/** The tailnet keys as parsed, beside the project-level ones they are checked against. */
+export type TailnetRaw = CommonRaw & z.infer<typeof tailnetSchema>;
+
+/** The tailnet's access policy as configured: users, their groups, named hosts and group → host rules. */
+export interface TailnetConfig {
+  users: string[];
+  groups: Record<string, string[]>;
+  hosts: Record<string, string>;
+  acls: { from: string[]; to: string[] }[];
+}
+
+/** Headscale and the tailnet around it. */
+export interface HeadscaleSettings {
+  image: string;
+  baseDomain: string;
+  nameservers: string[];
+  overrideLocalDns: boolean;
+  splitDns?: Record<string, string[]>;
+  storageSize: string;
+  storageClass?: string;
+  tailnet: TailnetConfig;
+  images: { subnetRouter: string; bootstrap: string; headplane: string };
+}
+
+/** Hosts every tailnet policy knows: the whole home LAN, and Traefik's address (every private service, ports 80 and 443). */
+export const BUILTIN_TAILNET_HOSTS = ["lan", "services"] as const;
+/** The Headscale user the subnet router registers as. */
+export const SUBNET_ROUTER_USER = "subnet-router";
+
+/** Headscale's own rules, and the tailnet policy's references, checked before Headscale would refuse them. */
+export function headscaleProblems(c: TailnetRaw): Problem[] {
+  const problems: Problem[] = [];
+  const server = c.services.find((s) => s.component === "headscale");
+  if (!server) return problems;
+  const baseDomain = c.headscaleBaseDomain ?? `ts.${c.domain}`;
+  if (server.hostname === baseDomain || server.hostname.endsWith(`.${baseDomain}`)) {
+    problems.push({ key: "headscaleBaseDomain", message: `"${baseDomain}" contains Headscale's own host ${server.hostname}; Headscale refuses it, as MagicDNS would answer for its server. Use a domain of its own, such as "ts.${c.domain}"` });
+  }
+  const privateNames = c.services.filter((s) => s.exposure !== "public").map((s) => s.hostname);
+  const globalDns = c.headscaleOverrideLocalDns && c.headscaleNameservers.length > 0;
+  const splitCovers = (hostname: string) => Object.keys(c.headscaleSplitDns ?? {}).some((d) => hostname === d || hostname.endsWith(`.${d}`));
+  const unreached = privateNames.filter((name) => !globalDns && !splitCovers(name));
+  if (unreached.length) {
+    problems.push({
+      key: "headscaleOverrideLocalDns",
+      message: `is off and homelab:headscaleSplitDns does not cover ${unreached.join(", ")}; Tailscale clients would never ask the tailnet for these names. Turn it on (with homelab:headscaleNameservers), or add a split entry for ${c.domain}`,
+    });
+  }
+  const { users, groups, hosts, acls } = c.tailnet;
+  users.forEach((user, i) => {
+    if (user === SUBNET_ROUTER_USER) problems.push({ key: `tailnet.users[${i}]`, message: `"${user}" is reserved for the subnet router` });
+  });
+  for (const [group, members] of Object.entries(groups)) {
+    members.forEach((member, i) => {
+      if (!users.includes(member)) problems.push({ key: `tailnet.groups.${group}[${i}]`, message: `"${member}" is not a user; tailnet.users lists ${users.join(", ") || "none"}` });
+    });
+  }
+  for (const name of Object.keys(hosts)) {
+    if ((BUILTIN_TAILNET_HOSTS as readonly string[]).includes(name)) problems.push({ key: `tailnet.hosts.${name}`, message: `"${name}" is built in (${BUILTIN_TAILNET_HOSTS.join(", ")}); pick another name` });
+  }
+  const knownHosts = [...BUILTIN_TAILNET_HOSTS, ...Object.keys(hosts)];
+  acls.forEach((rule, i) => {
+    rule.from.forEach((group, j) => {
+      if (!groups[group]) problems.push({ key: `tailnet.acls[${i}].from[${j}]`, message: `"${group}" is not a group; tailnet.groups has ${Object.keys(groups).join(", ") || "none"}` });
+    });
+    rule.to.forEach((target, j) => {
+      const [host, ports] = target.split(":");
+      if (!knownHosts.includes(host)) problems.push({ key: `tailnet.acls[${i}].to[${j}]`, message: `"${host}" is not a host; known hosts are ${knownHosts.join(", ")}` });
+      else if (ports !== undefined && !/^(\*|\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*)$/.test(ports)) {
+        problems.push({ key: `tailnet.acls[${i}].to[${j}]`, message: `"${target}" must be host, host:port, host:port,port or host:first-last` });
+      }
+    });
+  });
+  return problems;
+}
+
+/** The typed Headscale settings. */
+export function headscaleSettings(c: TailnetRaw): HeadscaleSettings {
+  return {
+    image: c.headscaleImage,
+    baseDomain: c.headscaleBaseDomain ?? `ts.${c.domain}`,
+    nameservers: c.headscaleNameservers,
+    overrideLocalDns: c.headscaleOverrideLocalDns,
+    splitDns: c.headscaleSplitDns,
+    storageSize: c.headscaleStorageSize,
+    storageClass: c.headscaleStorageClass,
+    tailnet: c.tailnet,
+    images: { subnetRouter: c.subnetRouterImage, bootstrap: c.headscaleBootstrapImage, headplane: c.headplaneImage },
+  };
+}
