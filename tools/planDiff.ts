@@ -27,15 +27,36 @@ function git(cwd: string, ...args: string[]): string {
   return result.stdout.trim();
 }
 
-/** Runs a tree's own `plan` into a directory; exit 1 (findings) still leaves a complete plan, anything else fails. */
-function planTree(tree: string, out: string, tsNode: string): void {
-  const result = spawnSync(process.execPath, ["-r", tsNode, join(tree, "tools/plan.ts"), "--out", out], {
-    cwd: tree,
-    encoding: "utf8",
-    env: { ...process.env, TS_NODE_PROJECT: join(tree, "tsconfig.json") },
-  });
+/** Raised when the base ref cannot produce a plan; reported in one line, with exit 3. */
+class BaseCannotPlan extends Error {
+  constructor(base: string, why: string) {
+    super(`plan:diff: the base ${base} cannot plan: ${why}`);
+  }
+}
+
+/** The first line of a failing command's output that says something, for a one-line report. */
+const firstWords = (output: string) => output.split("\n").map((line) => line.replace(/^npm (error|ERR!) /, "").trim()).find((line) => line && !line.startsWith(">")) ?? "no output";
+
+/**
+ * Runs a tree's own `npm run plan` into a directory, so a base that plans another way (its own script, paths or
+ * flags) is planned as it would plan itself. Exit 1 (findings) still leaves a complete plan; anything else fails.
+ */
+function planTree(tree: string, out: string): { ok: true } | { ok: false; why: string } {
+  const result = spawnSync("npm", ["run", "plan", "--", "--out", out], { cwd: tree, encoding: "utf8" });
   const complete = (result.status === 0 || result.status === 1) && STACKS.every((stack) => existsSync(join(out, stack, "resources.json")));
-  if (!complete) throw new Error(`planning ${tree} failed (exit ${result.status}):\n${result.stderr}`);
+  return complete ? { ok: true } : { ok: false, why: `${firstWords(`${result.stderr}\n${result.stdout}`)} (exit ${result.status})` };
+}
+
+/** Gives the base tree its own dependencies: this checkout's when the lockfiles agree, else a fresh `npm ci`. */
+function installBase(root: string, baseTree: string, base: string): void {
+  if (existsSync(join(baseTree, "node_modules"))) return;
+  const lock = (tree: string) => (existsSync(join(tree, "package-lock.json")) ? readFileSync(join(tree, "package-lock.json"), "utf8") : undefined);
+  if (lock(baseTree) === lock(root)) {
+    symlinkSync(join(root, "node_modules"), join(baseTree, "node_modules"));
+    return;
+  }
+  const result = spawnSync("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: baseTree, encoding: "utf8" });
+  if (result.status !== 0) throw new BaseCannotPlan(base, `npm ci failed: ${firstWords(result.stderr)}`);
 }
 
 const readJson = <T>(path: string, fallback: T): T => (existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : fallback);
@@ -48,15 +69,15 @@ const readJson = <T>(path: string, fallback: T): T => (existsSync(path) ? JSON.p
 function main() {
   const { base, format, output } = parseArgs(process.argv.slice(2));
   const root = git(process.cwd(), "rev-parse", "--show-toplevel");
-  const tsNode = join(root, "node_modules/ts-node/register/transpile-only");
   const scratch = mkdtempSync(join(tmpdir(), "plan-diff-"));
   const baseTree = join(scratch, "base");
   try {
     git(root, "worktree", "add", "--detach", "--quiet", baseTree, base);
-    // The base plans with this checkout's installed packages; a base with other dependencies would need its own npm ci.
-    if (!existsSync(join(baseTree, "node_modules"))) symlinkSync(join(root, "node_modules"), join(baseTree, "node_modules"));
-    planTree(baseTree, join(scratch, "base-out"), tsNode);
-    planTree(root, join(scratch, "head-out"), tsNode);
+    installBase(root, baseTree, base);
+    const basePlan = planTree(baseTree, join(scratch, "base-out"));
+    if (!basePlan.ok) throw new BaseCannotPlan(base, basePlan.why);
+    const headPlan = planTree(root, join(scratch, "head-out"));
+    if (!headPlan.ok) throw new Error(`planning the working tree failed: ${headPlan.why}; run npm run plan to see why`);
     const resources = (side: string, stack: string) => readJson<PlannedResource[]>(join(scratch, side, stack, "resources.json"), []);
     const diffs = STACKS.map((stack) => diffStack(stack, resources("base-out", stack), resources("head-out", stack)));
     const verdicts = Object.fromEntries(STACKS.map((stack) => [stack, readJson<Verdict[]>(join(scratch, "head-out", stack, "policy.json"), [])]));
@@ -73,5 +94,5 @@ try {
   main();
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+  process.exit(err instanceof BaseCannotPlan ? 3 : 1);
 }

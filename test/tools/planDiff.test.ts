@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { differingPaths } from "../../tools/offline/resourceDiff";
@@ -16,22 +16,30 @@ function sh(cwd: string, cmd: string, ...args: string[]) {
 /** A throwaway git repository holding this project's tracked files, committed once. */
 function scratchRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), "plan-diff-repo-"));
-  for (const file of sh(ROOT, "git", "ls-files").trim().split("\n")) {
+  // The working tree as it stands, untracked files included, so the copy plans the code under test.
+  for (const file of sh(ROOT, "git", "ls-files", "--cached", "--others", "--exclude-standard").trim().split("\n").filter((f) => existsSync(join(ROOT, f)))) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     copyFileSync(join(ROOT, file), join(dir, file));
   }
   sh(dir, "git", "init", "-q");
-  sh(dir, "git", "-c", "user.email=t@example.com", "-c", "user.name=t", "add", "-A");
-  sh(dir, "git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "base");
+  commitAll(dir, "base");
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   return dir;
 }
 
+const runPlanDiff = (cwd: string, ...args: string[]) =>
+  spawnSync(process.execPath, ["-r", join(ROOT, "node_modules/ts-node/register/transpile-only"), join(cwd, "tools/planDiff.ts"), ...args], { cwd, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: join(cwd, "tsconfig.json") } });
+
 function planDiff(cwd: string, ...args: string[]) {
-  const result = spawnSync(process.execPath, ["-r", join(ROOT, "node_modules/ts-node/register/transpile-only"), join(cwd, "tools/planDiff.ts"), ...args], { cwd, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: join(cwd, "tsconfig.json") } });
+  const result = runPlanDiff(cwd, ...args);
   assert.equal(result.status, 0, result.stderr);
   return result.stdout;
 }
+
+const commitAll = (dir: string, message: string) => {
+  sh(dir, "git", "-c", "user.email=t@example.com", "-c", "user.name=t", "add", "-A");
+  sh(dir, "git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", message);
+};
 
 const edit = (file: string, from: string | RegExp, to: string) => {
   const text = readFileSync(file, "utf8");
@@ -77,5 +85,32 @@ describe("npm run plan:diff", function () {
       { path: "b.d", before: undefined, after: true },
     ]);
     assert.deepEqual(differingPaths({ r: ["x", "y", "z"] }, { r: ["x", "z"] }), [{ path: "r", before: "y", after: undefined }]);
+  });
+
+  describe("plans the base the base's own way", () => {
+    let own: string;
+    before(() => {
+      own = scratchRepo();
+    });
+
+    it("runs the base's own npm run plan, whatever its plan script is", () => {
+      // A base whose plan is another program: here one that plans two empty stacks, so everything planned now is new.
+      const original = readFileSync(join(own, "package.json"), "utf8");
+      writeFileSync(join(own, "tools/emptyPlan.js"), 'const fs = require("fs"), out = process.argv[3];\nfor (const s of ["edge", "home"]) { fs.mkdirSync(`${out}/${s}`, { recursive: true }); fs.writeFileSync(`${out}/${s}/resources.json`, "[]"); }\n');
+      edit(join(own, "package.json"), '"plan": "ts-node --transpile-only tools/plan.ts"', '"plan": "node tools/emptyPlan.js"');
+      commitAll(own, "a base that plans another way");
+      writeFileSync(join(own, "package.json"), original);
+      assert.match(planDiff(own, "--base", "HEAD"), /^\+ hcloud:index\/server:Server::edge$/m);
+    });
+
+    it("says in one line that a base which cannot plan cannot, and exits 3", () => {
+      const withPlan = readFileSync(join(own, "package.json"), "utf8");
+      edit(join(own, "package.json"), /\n\s*"plan": "[^"]*",/, "");
+      commitAll(own, "no plan script");
+      writeFileSync(join(own, "package.json"), withPlan);
+      const result = runPlanDiff(own, "--base", "HEAD");
+      assert.equal(result.status, 3, result.stderr);
+      assert.match(result.stderr, /^plan:diff: the base HEAD cannot plan: Missing script: "plan" \(exit 1\)\n$/);
+    });
   });
 });
