@@ -1,16 +1,20 @@
 import { strict as assert } from "node:assert";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateWorkflow } from "@action-validator/core";
 import { parse } from "yaml";
+import { requireRealTools, SKIP_FLAG, tryRun } from "./support/realTools";
 
 const DIR = join(__dirname, "../.github/workflows");
 const text = (file: string) => readFileSync(join(DIR, file), "utf8");
 const workflow = (file: string) => parse(text(file));
-const steps = (job: { steps: { uses?: string; run?: string }[] }) => job.steps;
+type Step = { uses?: string; run?: string; env?: Record<string, string> };
+const steps = (job: { steps: Step[] }) => job.steps;
+const WORKFLOWS = readdirSync(DIR).filter((f) => f.endsWith(".yml"));
 
 describe("GitHub Actions workflows", () => {
-  for (const file of readdirSync(DIR).filter((f) => f.endsWith(".yml"))) {
+  for (const file of WORKFLOWS) {
     it(`${file} passes the workflow schema (@action-validator/core)`, () => {
       assert.deepEqual(validateWorkflow(text(file)).errors, []);
     });
@@ -18,6 +22,39 @@ describe("GitHub Actions workflows", () => {
 
   it("the validator is real: a broken workflow fails it", () => {
     assert.ok(validateWorkflow("on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    stepz: []\n").errors.length > 0);
+  });
+
+  describe("checked by the real actionlint (expressions, and the shell in run steps through shellcheck)", () => {
+    before(function () {
+      requireRealTools(this, ["actionlint", "shellcheck"]);
+    });
+
+    it("passes every workflow", () => {
+      const result = tryRun("actionlint", ["-no-color", ...WORKFLOWS.map((file) => join(DIR, file))]);
+      assert.equal(result.status, 0, result.stdout + result.stderr);
+    });
+
+    it("is real: an unknown context in an expression and an unquoted shell variable fail it", () => {
+      const broken = join(mkdtempSync(join(tmpdir(), "actionlint-")), "broken.yml");
+      writeFileSync(broken, 'on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ secret.TOKEN }}\n      - run: cat $FILE_NAME\n');
+      const result = tryRun("actionlint", ["-no-color", broken]);
+      assert.equal(result.status, 1);
+      assert.match(result.stdout, /undefined variable "secret"/);
+      assert.match(result.stdout, /SC2086/);
+    });
+  });
+
+  it("a job that runs the tests runs them as .ci/run does, or skips the real-tool checks by the flag .ci/run never sets", () => {
+    for (const file of WORKFLOWS) {
+      for (const [name, job] of Object.entries(workflow(file).jobs as Record<string, { steps: Step[] }>)) {
+        for (const step of steps(job).filter((s) => /\bnpm (test|run test)/.test(s.run ?? ""))) {
+          assert.equal(step.env?.[SKIP_FLAG], "1", `${file} ${name}: npm test without .ci/run must set ${SKIP_FLAG}=1`);
+        }
+        const ciRun = steps(job).find((s) => s.run?.includes(".ci/run"));
+        if (ciRun) assert.ok(steps(job).some((s) => s.uses?.startsWith("actions/setup-go")), `${file} ${name}: the tool script builds with Go`);
+      }
+    }
+    assert.doesNotMatch(readFileSync(join(__dirname, "../.ci/run"), "utf8"), new RegExp(SKIP_FLAG));
   });
 
   it("pull requests: tests and the plan diff run without any secret, and upload the PR number with the diff", () => {
