@@ -1,0 +1,21 @@
+import { strict as assert } from "node:assert";
+import { compareRuns, specFiles } from "./isolation";
+
+describe("the isolation check (npm run test:isolation)", () => {
+  it("reports a test whose state depends on the order, and any failure, but not a test skipped in both runs", () => {
+    const alone = new Map([["a", "passed"], ["b", "failed"], ["c", "pending"], ["d", "failed"]] as const);
+    const reversed = new Map([["a", "passed"], ["b", "passed"], ["c", "pending"], ["d", "failed"], ["e", "passed"]] as const);
+    assert.deepEqual(compareRuns(new Map(alone), new Map(reversed)), [
+      "b: failed alone, passed in reverse order",
+      "d: failed alone, failed in reverse order",
+      "e: not run alone, passed in reverse order",
+    ]);
+  });
+
+  it("selects the files the mocha config selects, e2e left out of the unit suite", () => {
+    const files = specFiles({ require: [], extension: ["ts"], spec: ["test/**/*.test.ts"], ignore: ["test/e2e/**"], timeout: 1 });
+    assert.ok(files.includes("test/support/isolation.test.ts"));
+    assert.ok(files.includes("test/edge/nftables.test.ts"));
+    assert.ok(!files.some((f) => f.startsWith("test/e2e/")));
+  });
+});
