@@ -156,7 +156,7 @@ describe("home config schema", () => {
 
   it("parses the example with defaults: the pool's first host for Traefik, pinned charts", () => {
     const c = parseHomeConfig(validHomeRaw());
-    assert.equal(c.edgeStack, "organization/homelab/edge");
+    assert.equal(c.edgeStack, "edge");
     assert.deepEqual(c.cluster, { kubeconfig: undefined, context: "homelab", serviceHost: "192.168.1.10", servicePort: 6443, podCidr: "10.42.0.0/16", serviceCidr: "10.43.0.0/16" });
     assert.equal(c.loadBalancer.traefikAddress, "192.168.1.241");
     assert.deepEqual(c.loadBalancer.interfaces, ["^eth[0-9]+", "^en.+"]);

@@ -38,7 +38,7 @@ export function validHomeRaw(): Record<string, string> {
   void [adminCidrs, sshPort, sshPublicKey, sshPrivateKey, cloudflareZoneId];
   return {
     ...common,
-    edgeStack: "organization/homelab/edge",
+    edgeStack: "edge",
     kubeContext: "homelab",
     k8sServiceHost: "192.168.1.10",
     lbPool: "192.168.1.240/28",

@@ -29,7 +29,7 @@ describe("stack config merge", () => {
       "  aws:region: us-east-1",
       "",
     ].join("\n"),
-    "Pulumi.dev.yaml": ["config:", "  lab:typed: 7", "  lab:list: [x, y]", "  other:key:", "    secure: v1:abc", ""].join("\n"),
+    "Pulumi.dev.yaml": ["config:", "  lab:typed: 7", "  lab:list: [x, y]", "  lab:token:", "    secure: v1:def", "  other:key:", "    secure: v1:abc", ""].join("\n"),
   });
 
   it("merges project values with stack values the way the CLI does", () => {
@@ -46,7 +46,33 @@ describe("stack config merge", () => {
   });
 
   it("uses project defaults when the stack has no file", () => {
-    const { config } = loadStackConfig("absent", dir);
+    const { config } = loadStackConfig("absent", project({ "Pulumi.yaml": "name: lab\nruntime: nodejs\nconfig:\n  typed:\n    type: integer\n    default: 5\n" }));
     assert.equal(config["lab:typed"], "5");
+  });
+
+  it("fails as the CLI does for a declared key with no value that the stack does not set", () => {
+    const bare = project({ "Pulumi.yaml": "name: lab\nruntime: nodejs\nconfig:\n  key:\n    type: string\n    secret: true\n" });
+    assert.throws(() => loadStackConfig("home", bare), /^Error: Stack 'home' is missing configuration value 'key'$/);
+    writeFileSync(join(bare, "Pulumi.edge.yaml"), "config:\n  lab:key: plain\n");
+    assert.throws(() => loadStackConfig("edge", bare), /configuration value 'lab:key' must be encrypted as it's secret/);
+    writeFileSync(join(bare, "Pulumi.edge.yaml"), "config:\n  lab:key:\n    secure: v1:abc\n");
+    assert.equal(loadStackConfig("edge", bare).config["lab:key"], SECRET_PLACEHOLDER);
+  });
+
+  it("plans an operator-set secret the stack leaves unset with a stand-in, and says so", () => {
+    const { config, secretKeys, standIns } = loadStackConfig("dev", dir, ["sshKey", "typed"]);
+    assert.deepEqual(standIns, ["lab:sshKey"], "a key the stack sets needs no stand-in");
+    assert.equal(config["lab:sshKey"], SECRET_PLACEHOLDER);
+    assert.ok(secretKeys.includes("lab:sshKey"));
+  });
+
+  it("reads the project's own files with no declared key left unset on either stack", () => {
+    for (const stack of ["edge", "home"]) assert.doesNotThrow(() => loadStackConfig(stack, join(__dirname, "../.."), stack === "edge" ? ["sshPrivateKey"] : []));
+  });
+
+  it("names the edge stack so that it resolves on Pulumi Cloud and the local backend alike", () => {
+    // A three-part name's first part is taken literally as the organization on Pulumi Cloud; only the local backend
+    // insists on "organization" (pulumi/pulumi pkg/backend/httpstate and pkg/backend/diy, ParseStackReference).
+    assert.equal(loadStackConfig("home", join(__dirname, "../..")).config["homelab:edgeStack"], "edge");
   });
 });

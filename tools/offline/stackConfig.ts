@@ -7,6 +7,8 @@ export interface StackConfig {
   project: string;
   config: Record<string, string>;
   secretKeys: string[];
+  /** Secret keys the stack does not set, planned with a stand-in (see `standInSecrets`). */
+  standIns: string[];
 }
 
 /** Stands in for values the CLI would decrypt; nothing here can decrypt `secure:` ciphertext. */
@@ -17,24 +19,29 @@ const asConfigString = (value: unknown) => (typeof value === "string" ? value : 
 /**
  * Merges Pulumi.yaml's project-level `config:` with Pulumi.<stack>.yaml the way the CLI does: stack values win,
  * project keys without a namespace belong to the project, `value:`/`default:` give the project value, and
- * `secret: true` keys and `secure:` values are secret.
+ * `secret: true` keys and `secure:` values are secret. As the CLI does (pulumi/pulumi `pkg/workspace/config.go`,
+ * `mergeConfig` and `validateStackConfigValue`), a declared key with neither value nor default is required on every
+ * stack, and a `secret: true` key set in plain text is refused.
+ *
+ * `standInSecrets` names secret keys the operator sets with `pulumi config set --secret`, which no committed file
+ * can hold: where the stack does not set one, the offline plan uses a placeholder and lists the key in `standIns`.
  */
-export function loadStackConfig(stack: string, dir = process.cwd()): StackConfig {
+export function loadStackConfig(stack: string, dir = process.cwd(), standInSecrets: readonly string[] = []): StackConfig {
   const projectFile = parse(readFileSync(join(dir, "Pulumi.yaml"), "utf8")) ?? {};
   const project = String(projectFile.name);
   const qualify = (key: string) => (key.includes(":") ? key : `${project}:${key}`);
   const config: Record<string, string> = {};
   const secretKeys = new Set<string>();
+  const required = new Set<string>();
 
   for (const [rawKey, declaration] of Object.entries<unknown>(projectFile.config ?? {})) {
     const key = qualify(rawKey);
     if (declaration && typeof declaration === "object" && !Array.isArray(declaration)) {
       const d = declaration as Record<string, unknown>;
-      if (d.secret === true) {
-        secretKeys.add(key);
-        config[key] = SECRET_PLACEHOLDER;
-      } else if ("value" in d) config[key] = asConfigString(d.value);
+      if (d.secret === true) secretKeys.add(key);
+      if ("value" in d) config[key] = asConfigString(d.value);
       else if ("default" in d) config[key] = asConfigString(d.default);
+      else required.add(key);
     } else if (declaration !== undefined && declaration !== null) {
       config[key] = asConfigString(declaration);
     }
@@ -51,9 +58,18 @@ export function loadStackConfig(stack: string, dir = process.cwd()): StackConfig
     if (value && typeof value === "object" && "secure" in (value as object)) {
       secretKeys.add(key);
       config[key] = SECRET_PLACEHOLDER;
+    } else if (secretKeys.has(key)) {
+      throw new Error(`Stack '${stack}': configuration value '${rawKey}' must be encrypted as it's secret (pulumi config set --secret)`);
     } else {
       config[key] = asConfigString(value);
     }
   }
-  return { project, config, secretKeys: [...secretKeys].sort() };
+  const standIns = standInSecrets.map(qualify).filter((key) => !(key in config));
+  for (const key of standIns) {
+    secretKeys.add(key);
+    config[key] = SECRET_PLACEHOLDER;
+  }
+  const missing = [...required].filter((key) => !(key in config));
+  if (missing.length) throw new Error(`Stack '${stack}' is missing configuration value${missing.length > 1 ? "s" : ""} ${missing.map((k) => `'${k.replace(`${project}:`, "")}'`).join(", ")}`);
+  return { project, config, secretKeys: [...secretKeys].sort(), standIns };
 }
