@@ -17,6 +17,15 @@ describe("the package as a library, and as a Pulumi program", () => {
     assert.equal(pkg.scripts.prepare, "npm run build", "npm ci builds it");
   });
 
+  it("runs without dev dependencies: Pulumi and the policy pack find the project's own TypeScript tooling", () => {
+    // Without them Pulumi falls back to the TypeScript and ts-node it vendors (pulumi/pulumi sdk/nodejs tsutils.ts),
+    // too old for this code, and type-checks against tsconfig.json, which must then need no test-only types.
+    for (const name of ["typescript", "ts-node", "@types/node"]) assert.ok(pkg.dependencies[name], `${name} in dependencies`);
+    const runtime = JSON.parse(readFileSync(join(ROOT, "tsconfig.json"), "utf8"));
+    assert.deepEqual(runtime.compilerOptions.types, ["node"]);
+    assert.ok(!runtime.include.some((glob: string) => glob.startsWith("test/")), "tests compile under tsconfig.test.json");
+  });
+
   it("exports every component with its renderers and contracts", () => {
     // Self-reference resolves "homelab" through package.json's exports, as a consumer's require would.
     const library = require("homelab");
