@@ -91,6 +91,13 @@ describe("GitHub Actions workflows", () => {
     assert.equal(download.with["run-id"], "${{ github.event.workflow_run.id }}");
   });
 
+  it("uses pulumi/actions v7, the major on a current Node runtime (v7.0.0 action.yml: node24; v6 ran on node20)", () => {
+    const uses = WORKFLOWS.flatMap((file) => Object.values(workflow(file).jobs as Record<string, { steps: Step[] }>).flatMap((job) => steps(job).map((s) => s.uses ?? "")));
+    const pulumi = uses.filter((u) => u.startsWith("pulumi/actions@"));
+    assert.ok(pulumi.length >= 4);
+    assert.deepEqual([...new Set(pulumi)], ["pulumi/actions@v7"]);
+  });
+
   it("main deploys the edge, then home, each with the policy pack; home reaches the cluster by tailnet or a self-hosted runner", () => {
     const deploy = workflow("deploy.yml");
     assert.deepEqual(deploy.on.push.branches, ["main"]);
