@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,6 +90,26 @@ describe("GitHub Actions workflows", () => {
     assert.ok(!steps(job).some((s) => s.run), "no shell step that could run artifact contents");
     const download = steps(job).find((s) => s.uses?.startsWith("actions/download-artifact"))! as { with: Record<string, string> };
     assert.equal(download.with["run-id"], "${{ github.event.workflow_run.id }}");
+  });
+
+  it("the edge deploy fails at once on a hosted runner while the push needs SSH from inside adminCidrs", () => {
+    const edge = workflow("deploy.yml").jobs.edge;
+    assert.match(edge["runs-on"], /vars\.EDGE_RUNNER == 'self-hosted' && 'self-hosted'/);
+    const guard = steps(edge).find((s) => s.run?.includes("edgeUpdateMode"))! as Step & { if: string };
+    assert.equal(guard.if, "vars.EDGE_RUNNER != 'self-hosted'");
+    const before = steps(edge).findIndex((s) => s === guard) < steps(edge).findIndex((s) => s.uses?.startsWith("pulumi/actions"));
+    assert.ok(before, "the guard runs before pulumi up");
+    const runGuard = (stackFile: string) => {
+      const dir = mkdtempSync(join(tmpdir(), "edge-guard-"));
+      writeFileSync(join(dir, "Pulumi.edge.yaml"), stackFile);
+      return spawnSync("bash", ["-e", "-c", guard.run!], { cwd: dir, encoding: "utf8" });
+    };
+    const ssh = runGuard("config:\n  homelab:edgeUpdateMode: ssh\n");
+    assert.equal(ssh.status, 1);
+    assert.match(ssh.stdout, /::error::edgeUpdateMode is ssh .* EDGE_RUNNER .* replace/);
+    assert.equal(runGuard("config:\n  homelab:sshPort: 22022\n").status, 1, "ssh is the default");
+    assert.equal(runGuard("config:\n  homelab:edgeUpdateMode: replace\n").status, 0);
+    assert.equal(runGuard(readFileSync(join(__dirname, "../Pulumi.edge.yaml"), "utf8")).status, 1, "as shipped, the edge deploys from a runner at home");
   });
 
   it("uses pulumi/actions v7, the major on a current Node runtime (v7.0.0 action.yml: node24; v6 ran on node20)", () => {
