@@ -23,6 +23,13 @@ export interface DnsPlanSpec<T> {
   caaContact: string;
 }
 
+/**
+ * The CA may issue only after DNS-01 (RFC 8657 `validationmethods`): every public name resolves to the VPS, so HTTP-01
+ * or TLS-ALPN-01 would let whoever holds the VPS get a certificate for it. Only the home cert-manager, with the
+ * zone-scoped token, can pass DNS-01.
+ */
+export const dnsValidatedOnly = (issuer: string) => `${issuer}; validationmethods=dns-01`;
+
 /** Every record the edge publishes: the edge's address, a CNAME per public service, and CAA for the one CA. */
 export function planDnsRecords<T>(spec: DnsPlanSpec<T>): DnsRecordPlan<T>[] {
   const records: DnsRecordPlan<T>[] = [{ key: "edge-a", name: spec.edgeHostname, type: "A", content: spec.ipv4 }];
@@ -31,8 +38,8 @@ export function planDnsRecords<T>(spec: DnsPlanSpec<T>): DnsRecordPlan<T>[] {
     records.push({ key: `cname-${hostname}`, name: hostname, type: "CNAME", content: spec.edgeHostname });
   }
   records.push(
-    { key: "caa-issue", name: spec.domain, type: "CAA", data: { flags: 0, tag: "issue", value: spec.caaIssuer } },
-    { key: "caa-issuewild", name: spec.domain, type: "CAA", data: { flags: 0, tag: "issuewild", value: spec.caaIssuer } },
+    { key: "caa-issue", name: spec.domain, type: "CAA", data: { flags: 0, tag: "issue", value: dnsValidatedOnly(spec.caaIssuer) } },
+    { key: "caa-issuewild", name: spec.domain, type: "CAA", data: { flags: 0, tag: "issuewild", value: dnsValidatedOnly(spec.caaIssuer) } },
     { key: "caa-iodef", name: spec.domain, type: "CAA", data: { flags: 0, tag: "iodef", value: `mailto:${spec.caaContact}` } },
   );
   return records;

@@ -4,7 +4,7 @@ import { EdgeStackOutputs } from "../contract/edge";
 import { StackBuild } from "../stackBuild";
 import { CloudflareDns } from "./cloudflareDns";
 import { planDnsRecords, renderDnsTable } from "./dnsRecords";
-import { RulesetForward } from "./nftables";
+import { METADATA_ADDRESS, RulesetForward } from "./nftables";
 import { edgeForwards, planTunnel } from "./tunnelPlan";
 import { Vps } from "./vps";
 import { endpointAddress } from "./wireguard";
@@ -44,6 +44,8 @@ export function buildEdgeStack(): StackBuild {
       wireguardPort: network.wireguardPort,
       ssh: { port: config.ssh.port, adminCidrs: config.ssh.adminCidrs, ...SSH_RATE },
       forwards: rulesetForwards,
+      spoofedSources: [network.tunnelCidr, ...(network.ipv6 ? [network.tunnelCidrV6!] : []), network.lanCidr],
+      metadataAddress: METADATA_ADDRESS,
     },
     firewall: { forwards, wireguardPort: network.wireguardPort, ssh: { port: config.ssh.port, adminCidrs: config.ssh.adminCidrs } },
     wireguardConfig: tunnel.vpsConfig,

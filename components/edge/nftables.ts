@@ -27,7 +27,14 @@ export interface EdgeRulesetSpec {
     burst: number;
   };
   forwards: RulesetForward[];
+  /** Networks that never arrive from the internet (the tunnel's and the home LAN's); dropped when the WAN claims them. */
+  spoofedSources: string[];
+  /** The cloud metadata service, which serves the user-data; only root may reach it. */
+  metadataAddress: string;
 }
+
+/** Hetzner's metadata service (and every major cloud's), which serves the server's user-data to whoever asks. */
+export const METADATA_ADDRESS = "169.254.169.254";
 
 const ICMPV4_ACCEPTED = ["echo-request", "echo-reply", "destination-unreachable", "time-exceeded", "parameter-problem"];
 // RFC 4890 section 4.4: errors (packet-too-big above all, or path-MTU discovery breaks) and echo.
@@ -37,27 +44,31 @@ const ICMPV6_NEIGHBOUR_DISCOVERY = ["nd-router-advert", "nd-neighbor-solicit", "
 
 const set = (items: (string | number)[]) => (items.length === 1 ? String(items[0]) : `{ ${items.join(", ")} }`);
 
-function adminSets(adminCidrs: string[]): { v4: string[]; v6: string[] } {
-  const parsed = adminCidrs.map((text) => parseCidr(text));
-  if (parsed.some((c) => !c)) throw new Error(`admin CIDRs must be CIDRs: ${adminCidrs.join(", ")}`);
+function byFamily(what: string, cidrs: string[]): { v4: string[]; v6: string[] } {
+  const parsed = cidrs.map((text) => parseCidr(text));
+  if (parsed.some((c) => !c)) throw new Error(`${what} must be CIDRs: ${cidrs.join(", ")}`);
   return {
     v4: parsed.filter((c) => c!.family === 4).map((c) => c!.text),
     v6: parsed.filter((c) => c!.family === 6).map((c) => c!.text),
   };
 }
 
+// One IPv6 host usually holds a whole /64, so the SSH limiter counts per /64, or each address would get its own bucket.
+const V6_LIMIT_KEY = "ip6 saddr and ffff:ffff:ffff:ffff::";
+
 /**
  * Renders the VPS ruleset. `flush ruleset` first makes `nft -f` a single atomic replacement.
  * Forwarded flows are DNATed into the tunnel and never masqueraded, so home sees the real client address.
  */
 export function renderEdgeRuleset(spec: EdgeRulesetSpec): string {
-  const admin = adminSets(spec.ssh.adminCidrs);
+  const admin = byFamily("admin CIDRs", spec.ssh.adminCidrs);
+  const spoofed = byFamily("spoofed sources", spec.spoofedSources);
   const limit = `limit rate over ${spec.ssh.newConnectionsPerMinute}/minute burst ${spec.ssh.burst} packets`;
   const sshRules: string[] = [];
   const sets: string[] = [];
-  for (const [family, match, cidrs, type] of [
-    ["v4", "ip saddr", admin.v4, "ipv4_addr"],
-    ["v6", "ip6 saddr", admin.v6, "ipv6_addr"],
+  for (const [family, match, limitKey, cidrs, type] of [
+    ["v4", "ip saddr", "ip saddr", admin.v4, "ipv4_addr"],
+    ["v6", "ip6 saddr", V6_LIMIT_KEY, admin.v6, "ipv6_addr"],
   ] as const) {
     if (cidrs.length === 0) continue;
     sets.push(
@@ -74,7 +85,7 @@ export function renderEdgeRuleset(spec: EdgeRulesetSpec): string {
       "",
     );
     sshRules.push(
-      `    tcp dport ${spec.ssh.port} ${match} @ssh_admin_${family} ct state new add @ssh_flood_${family} { ${match} ${limit} } counter drop comment "ssh rate limit"`,
+      `    tcp dport ${spec.ssh.port} ${match} @ssh_admin_${family} ct state new add @ssh_flood_${family} { ${limitKey} ${limit} } counter drop comment "ssh rate limit"`,
       `    tcp dport ${spec.ssh.port} ${match} @ssh_admin_${family} accept comment "ssh from admin networks"`,
     );
   }
@@ -95,6 +106,16 @@ export function renderEdgeRuleset(spec: EdgeRulesetSpec): string {
     "",
     "table inet edge {",
     ...sets,
+    "  chain antispoof {",
+    "    type filter hook prerouting priority raw; policy accept;",
+    // DHCP replies and router advertisements arrive before the routes the reverse-path check needs exist.
+    `    iifname "${spec.wan}" udp sport { 67, 547 } udp dport { 68, 546 } accept comment "dhcp replies"`,
+    `    iifname "${spec.wan}" meta l4proto ipv6-icmp ip6 hoplimit 255 accept comment "neighbour discovery"`,
+    `    iifname "${spec.wan}" fib saddr . iif oif missing counter drop comment "reverse path: the source does not route back out the WAN"`,
+    `    iifname "${spec.wan}" ip saddr { 127.0.0.0/8${spoofed.v4.map((c) => `, ${c}`).join("")} } counter drop comment "loopback, tunnel or home LAN source from the internet"`,
+    `    iifname "${spec.wan}" ip6 saddr { ::1/128${spoofed.v6.map((c) => `, ${c}`).join("")} } counter drop comment "loopback or tunnel source from the internet"`,
+    "  }",
+    "",
     "  chain input {",
     "    type filter hook input priority filter; policy drop;",
     '    iif "lo" accept',
@@ -118,6 +139,11 @@ export function renderEdgeRuleset(spec: EdgeRulesetSpec): string {
     "  chain prerouting {",
     "    type nat hook prerouting priority dstnat; policy accept;",
     ...dnat,
+    "  }",
+    "",
+    "  chain output {",
+    "    type filter hook output priority filter; policy accept;",
+    `    ip daddr ${spec.metadataAddress} meta skuid != 0 counter reject comment "the metadata service serves the user-data: root only"`,
     "  }",
     "}",
     "",

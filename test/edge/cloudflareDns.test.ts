@@ -26,10 +26,10 @@ describe("CloudflareDns component", () => {
     assert.ok(!resourcesOf(run, RECORD).some((r) => r.inputs.type === "AAAA"));
   });
 
-  it("allows only the configured CA through CAA", async () => {
+  it("allows only the configured CA through CAA, and only by DNS-01", async () => {
     const run = await runEdge();
     const caa = resourcesOf(run, RECORD).filter((r) => r.inputs.type === "CAA").map((r) => r.inputs.data as Record<string, unknown>);
-    assert.deepEqual(caa.map((d) => `${d.flags} ${d.tag} ${d.value}`).sort(), ["0 iodef mailto:admin@example.com", "0 issue letsencrypt.org", "0 issuewild letsencrypt.org"]);
+    assert.deepEqual(caa.map((d) => `${d.flags} ${d.tag} ${d.value}`).sort(), ["0 iodef mailto:admin@example.com", "0 issue letsencrypt.org; validationmethods=dns-01", "0 issuewild letsencrypt.org; validationmethods=dns-01"]);
   });
 
   it("makes a DNS-01 token scoped to this one zone, with zone read and DNS write only", async () => {

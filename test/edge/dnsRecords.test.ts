@@ -11,6 +11,11 @@ describe("DNS record plan", () => {
     assert.equal(planDnsRecords({ ...spec, ipv6: "2001:db8::1" }).filter((r) => r.type === "AAAA").length, 1);
   });
 
+  it("lets the CA issue, wildcard or not, only through DNS-01 (RFC 8657), which a compromised VPS cannot pass", () => {
+    const caa = planDnsRecords(spec).filter((r) => r.type === "CAA" && r.data?.tag !== "iodef");
+    assert.deepEqual(caa.map((r) => r.data?.value), ["letsencrypt.org; validationmethods=dns-01", "letsencrypt.org; validationmethods=dns-01"]);
+  });
+
   it("renders an aligned table", () => {
     const table = renderDnsTable(planDnsRecords(spec));
     const lines = table.trimEnd().split("\n");

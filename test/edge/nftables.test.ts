@@ -1,8 +1,9 @@
 import { strict as assert } from "node:assert";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EdgeRulesetSpec, renderEdgeRuleset } from "../../components/edge/nftables";
+import { EdgeRulesetSpec, METADATA_ADDRESS, renderEdgeRuleset } from "../../components/edge/nftables";
 import { Netns, requireRealTools, run } from "../support/realTools";
 
 function exampleRulesetSpec(overrides: Partial<EdgeRulesetSpec> = {}): EdgeRulesetSpec {
@@ -15,6 +16,8 @@ function exampleRulesetSpec(overrides: Partial<EdgeRulesetSpec> = {}): EdgeRules
       { peer: "gateway", protocol: "tcp", ports: [80, 443, 25565], to: { ipv4: "10.10.10.2", ipv6: "fd7a:10:10::2" } },
       { peer: "derp", protocol: "udp", ports: [3478], to: { ipv4: "10.10.10.3", ipv6: "fd7a:10:10::3" } },
     ],
+    spoofedSources: ["10.10.10.0/24", "fd7a:10:10::/64", "192.168.1.0/24"],
+    metadataAddress: METADATA_ADDRESS,
     ...overrides,
   };
 }
@@ -46,6 +49,7 @@ describe("edge nftables ruleset", () => {
     assert.match(text, /elements = \{ 198\.51\.100\.0\/24 \}/);
     assert.match(text, /elements = \{ 2001:db8:5::\/48 \}/);
     assert.match(text, /tcp dport 22022 ip saddr @ssh_admin_v4 ct state new add @ssh_flood_v4 \{ ip saddr limit rate over 6\/minute burst 4 packets \} counter drop/);
+    assert.match(text, /tcp dport 22022 ip6 saddr @ssh_admin_v6 ct state new add @ssh_flood_v6 \{ ip6 saddr and ffff:ffff:ffff:ffff:: limit rate over 6\/minute burst 4 packets \} counter drop/);
     const sshAccepts = text.split("\n").filter((l) => /dport 22022 .*accept/.test(l));
     assert.equal(sshAccepts.length, 2);
     assert.ok(sshAccepts.every((l) => /@ssh_admin_v[46] accept/.test(l)), "every SSH accept is limited to the admin set");
@@ -68,6 +72,14 @@ describe("edge nftables ruleset", () => {
     assert.match(text, /meta nfproto ipv4 udp dport 3478 dnat ip to 10\.10\.10\.3/);
     const noV6 = renderEdgeRuleset(exampleRulesetSpec({ forwards: [{ peer: "gateway", protocol: "tcp", ports: [80, 443], to: { ipv4: "10.10.10.2" } }] }));
     assert.doesNotMatch(noV6, /dnat ip6/);
+  });
+
+  it("drops, before DNAT, what the internet cannot send: sources that do not route back out the WAN, and loopback, tunnel or LAN sources", () => {
+    assert.match(text, /chain antispoof \{\n\s+type filter hook prerouting priority raw; policy accept;/);
+    assert.match(text, /iifname "eth0" fib saddr \. iif oif missing counter drop/);
+    assert.match(text, /iifname "eth0" ip saddr \{ 127\.0\.0\.0\/8, 10\.10\.10\.0\/24, 192\.168\.1\.0\/24 \} counter drop/);
+    assert.match(text, /iifname "eth0" ip6 saddr \{ ::1\/128, fd7a:10:10::\/64 \} counter drop/);
+    assert.match(text, /ip daddr 169\.254\.169\.254 meta skuid != 0 counter reject/);
   });
 
   describe("checked by the real nft", function () {
@@ -96,6 +108,84 @@ describe("edge nftables ruleset", () => {
       } finally {
         ns.delete();
       }
+    });
+  });
+
+  describe("real traffic against the loaded ruleset, in network namespaces", function () {
+    let vps: Netns;
+    let internet: Netns;
+    const connectScript = (host: string, port: number, timeoutMs: number) =>
+      `const s = require("net").connect({ host: ${JSON.stringify(host)}, port: ${port}, family: ${host.includes(":") ? 6 : 4}, localAddress: process.argv[1] });` +
+      `s.on("connect", () => { console.log("open"); process.exit(0); }); s.on("error", (e) => { console.log(e.code === "ECONNREFUSED" ? "reached" : e.code); process.exit(0); });` +
+      `setTimeout(() => { console.log("dropped"); process.exit(0); }, ${timeoutMs});`;
+    const connectFrom = (ns: Netns, source: string, host: string, port: number, timeoutMs = 400) => ns.exec(process.execPath, ["-e", connectScript(host, port, timeoutMs), source]).trim();
+    const ping = (source: string, target: string) => internet.tryExec("ping", ["-c", "1", "-W", "1", "-I", source, target]).status === 0;
+
+    before(function () {
+      requireRealTools(this, ["nft", "ip", "ping", "setpriv"], true);
+      vps = new Netns();
+      internet = new Netns();
+      execFileSync("ip", ["link", "add", "eth0", "netns", vps.name, "type", "veth", "peer", "name", "inet0", "netns", internet.name]);
+      vps.exec("ip", ["addr", "add", "192.0.2.1/24", "dev", "eth0"]);
+      vps.exec("ip", ["addr", "add", "2001:db8:1::1/64", "dev", "eth0", "nodad"]);
+      vps.exec("ip", ["link", "set", "eth0", "up"]);
+      vps.exec("ip", ["route", "add", "default", "via", "192.0.2.2"]);
+      vps.exec("ip", ["-6", "route", "add", "default", "via", "2001:db8:1::2"]);
+      // The tunnel's networks route out wg0, as on the VPS; the metadata address answers locally, as Hetzner's does.
+      vps.exec("ip", ["link", "add", "wg0", "type", "veth", "peer", "name", "wg0-far"]);
+      vps.exec("ip", ["link", "set", "wg0-far", "up"]);
+      vps.exec("ip", ["addr", "add", "10.10.10.1/24", "dev", "wg0"]);
+      vps.exec("ip", ["addr", "add", "fd7a:10:10::1/64", "dev", "wg0", "nodad"]);
+      vps.exec("ip", ["addr", "add", `${METADATA_ADDRESS}/32`, "dev", "lo"]);
+      vps.exec("ip", ["link", "set", "wg0", "up"]);
+      internet.exec("ip", ["addr", "add", "192.0.2.2/24", "dev", "inet0"]);
+      internet.exec("ip", ["addr", "add", "2001:db8:1::2/64", "dev", "inet0", "nodad"]);
+      // Forged sources, held by the internet side: a LAN address, a tunnel address and its IPv6 twin.
+      for (const forged of ["192.168.1.50/32", "10.10.10.3/32"]) internet.exec("ip", ["addr", "add", forged, "dev", "inet0"]);
+      internet.exec("ip", ["addr", "add", "fd7a:10:10::3/128", "dev", "inet0", "nodad"]);
+      // Twelve addresses of one /64 inside the admin network 2001:db8:5::/48.
+      for (let i = 0; i < 12; i++) internet.exec("ip", ["addr", "add", `2001:db8:5:0:1::${(i + 16).toString(16)}/128`, "dev", "inet0", "nodad"]);
+      internet.exec("ip", ["link", "set", "inet0", "up"]);
+      internet.exec("ip", ["route", "add", "default", "dev", "inet0"]);
+      internet.exec("ip", ["-6", "route", "add", "default", "dev", "inet0"]);
+      vps.exec("nft", ["-f", writeRuleset(text)]);
+    });
+    after(() => {
+      vps?.delete();
+      internet?.delete();
+    });
+
+    it("answers the internet's own addresses over IPv4 and IPv6, neighbour discovery and all", () => {
+      assert.ok(ping("192.0.2.2", "192.0.2.1"));
+      assert.ok(ping("2001:db8:1::2", "2001:db8:1::1"));
+    });
+
+    it("drops a LAN source the reverse path alone would let in, and tunnel sources in both families", () => {
+      assert.ok(!ping("192.168.1.50", "192.0.2.1"), "a home LAN source from the internet");
+      ping("10.10.10.3", "192.0.2.1");
+      ping("fd7a:10:10::3", "2001:db8:1::1");
+      const chain = vps.exec("nft", ["list", "chain", "inet", "edge", "antispoof"]);
+      const dropped = (comment: string) => Number(chain.split("\n").find((l) => l.includes(comment))?.match(/counter packets (\d+)/)?.[1]);
+      assert.ok(dropped("reverse path") >= 2, `the tunnel sources route out wg0, not the WAN:\n${chain}`);
+      assert.ok(dropped("home LAN source") >= 1, chain);
+    });
+
+    it("lets only root reach the metadata service", () => {
+      const server = spawn("ip", ["netns", "exec", vps.name, process.execPath, "-e", `require("net").createServer((c) => c.end()).listen(80, ${JSON.stringify(METADATA_ADDRESS)}, () => console.log("up"))`]);
+      try {
+        execFileSync("sh", ["-c", `for i in $(seq 50); do ip netns exec ${vps.name} ss -Hltn | grep -q ':80 ' && exit 0; sleep 0.1; done; exit 1`]);
+        assert.equal(connectFrom(vps, "0.0.0.0", METADATA_ADDRESS, 80), "open", "root reaches it");
+        const asNobody = vps.exec("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", connectScript(METADATA_ADDRESS, 80, 400), "0.0.0.0"]).trim();
+        assert.equal(asNobody, "reached", "any other user is refused at once (the reject)");
+      } finally {
+        server.kill();
+      }
+    });
+
+    it("limits SSH per IPv6 /64, not per address: twelve addresses of one /64 share one burst", () => {
+      const outcomes = Array.from({ length: 12 }, (_, i) => connectFrom(internet, `2001:db8:5:0:1::${(i + 16).toString(16)}`, "2001:db8:1::1", 22022));
+      const reached = outcomes.filter((o) => o === "reached").length;
+      assert.equal(reached, 4, `the burst of 4, then drops: ${outcomes.join(" ")}`);
     });
   });
 });

@@ -123,7 +123,7 @@ function soloArgs(update: VpsArgs["update"]): VpsArgs {
     image: "debian-12",
     sshPublicKey: "ssh-ed25519 AAAA test",
     ipv6: false,
-    ruleset: { wan: "eth0", tunnel: "wg0", wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"], newConnectionsPerMinute: 6, burst: 4 }, forwards: forwards.map((f) => ({ ...f, to: { ipv4: "10.9.9.2" } })) },
+    ruleset: { wan: "eth0", tunnel: "wg0", wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"], newConnectionsPerMinute: 6, burst: 4 }, forwards: forwards.map((f) => ({ ...f, to: { ipv4: "10.9.9.2" } })), spoofedSources: ["10.9.9.0/24"], metadataAddress: "169.254.169.254" },
     firewall: { forwards, wireguardPort: 51820, ssh: { port: 2222, adminCidrs: ["192.0.2.0/24"] } },
     wireguardConfig: "[Interface]\n",
     probe: { peerPublicKey: "key", address: "10.9.9.2", port: 443, maxHandshakeAgeSeconds: 180 },
