@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks";
 import { buildStack } from "../../components/stacks";
 import { runOffline } from "../../tools/offline/engine";
 import { asStackReference, planStacks } from "../../tools/offline/planStacks";
-import { loadStackConfig } from "../../tools/offline/stackConfig";
+import { loadPlanConfig } from "../../tools/offline/stackConfig";
 import { benchCatalog } from "../support/fixtures";
 import { hasTool } from "../support/realTools";
 import { DIRECT_PORT, EdgeTopology, Host } from "./topology";
@@ -73,9 +73,9 @@ http { access_log off; client_body_temp_path ${backend}/tmp; proxy_temp_path ${b
 /** Plans the home stack with a catalog of n apps; returns seconds. */
 async function planTime(n: number): Promise<number> {
   const services = benchCatalog(n);
-  const edgeConfig = loadStackConfig("edge");
+  const edgeConfig = loadPlanConfig("edge");
   const edge = await runOffline({ stack: "edge", config: { ...edgeConfig.config, "homelab:services": services }, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
-  const homeConfig = loadStackConfig("home");
+  const homeConfig = loadPlanConfig("home");
   const started = performance.now();
   await runOffline({
     stack: "home",

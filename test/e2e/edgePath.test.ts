@@ -5,7 +5,7 @@ import { renderApplyScript, STAGED_FILES } from "../../components/edge/applyScri
 import { buildStack } from "../../components/stacks";
 import { OfflineRun, runOffline } from "../../tools/offline/engine";
 import { planStacks } from "../../tools/offline/planStacks";
-import { loadStackConfig } from "../../tools/offline/stackConfig";
+import { loadPlanConfig } from "../../tools/offline/stackConfig";
 import { requireRealTools, run } from "../support/realTools";
 import { curl, secondsUntil, sha256, tcpBurst, udpExchange, urlHost } from "./support";
 import { EdgeTopology, GATEWAY_INTERFACE, stunListen } from "./topology";
@@ -163,7 +163,7 @@ describe("the rendered edge carries real traffic (network namespaces)", function
     const confirm = (name: string) => topology.hosts.vps.tryExec("sh", [join(paths.state, STAGED_FILES.script), "confirm", name]);
 
     before(async () => {
-      const config = loadStackConfig("edge");
+      const config = loadPlanConfig("edge");
       withoutDerp = await runOffline({ stack: "edge", config: { ...config.config, "homelab:derp": "false" }, secretKeys: config.secretKeys, program: () => buildStack("edge") });
       paths = { ruleset: topology.file("vps/etc/nftables.conf", topology.edge.artifacts["nftables.conf"]), wireguard: topology.file("vps/etc/wg0.conf", topology.edge.artifacts["wg0.conf"]), sshdDropIn: topology.file("vps/etc/sshd.conf", ""), state: join(topology.dir, "vps/state") };
       assert.ok(stun() && web(), "STUN and the web path work before any change");

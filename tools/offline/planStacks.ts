@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
-import { parseCommonConfig, parseHomeConfig, projectKeys, SECRET_KEYS } from "../../components/config/schema";
+import { parseCommonConfig, parseHomeConfig, projectKeys } from "../../components/config/schema";
 import { EDGE_SECRET_OUTPUTS } from "../../components/contract/edge";
 import { buildStack } from "../../components/stacks";
 import { allPolicies } from "../../policy/policies";
 import { OfflineRun, RecordedResource, runOffline, StackReferenceState } from "./engine";
 import { packConfigFor } from "./packConfig";
 import { PackConfig, runPolicies, targetsOf, Violation } from "./policyRunner";
-import { loadStackConfig } from "./stackConfig";
+import { loadPlanConfig } from "./stackConfig";
 
 export type PlannedStack = "edge" | "home";
 
@@ -39,9 +39,8 @@ export function asStackReference(edge: OfflineRun): StackReferenceState {
  */
 export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): Promise<Plan> {
   const plans: StackPlan[] = [];
-  // The operator sets these with `pulumi config set --secret`; a committed stack file cannot hold them.
-  const edgeConfig = loadStackConfig("edge", dir, SECRET_KEYS.edge);
-  const homeConfig = loadStackConfig("home", dir, SECRET_KEYS.home);
+  const edgeConfig = loadPlanConfig("edge", dir);
+  const homeConfig = loadPlanConfig("home", dir);
   const packConfig = packConfigFor(parseCommonConfig(projectKeys(edgeConfig.config)), stacks.includes("home") ? parseHomeConfig(projectKeys(homeConfig.config)) : undefined);
   const withVerdicts = async (stack: PlannedStack, run: OfflineRun): Promise<StackPlan> => ({ stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig) });
   const edge = await runOffline({ stack: "edge", project: edgeConfig.project, config: edgeConfig.config, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });

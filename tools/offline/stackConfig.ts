@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { SECRET_KEYS, StackRole } from "../../components/config/schema";
 
 /** What the CLI would hand the program: namespaced string values, and which of them are secret. */
 export interface StackConfig {
@@ -73,3 +74,6 @@ export function loadStackConfig(stack: string, dir = process.cwd(), standInSecre
   if (missing.length) throw new Error(`Stack '${stack}' is missing configuration value${missing.length > 1 ? "s" : ""} ${missing.map((k) => `'${k.replace(`${project}:`, "")}'`).join(", ")}`);
   return { project, config, secretKeys: [...secretKeys].sort(), standIns };
 }
+
+/** A stack's config as the offline plan uses it: the operator-set secrets it lacks planned with stand-ins. */
+export const loadPlanConfig = (stack: StackRole, dir = process.cwd()): StackConfig => loadStackConfig(stack, dir, SECRET_KEYS[stack]);
