@@ -1,5 +1,6 @@
 import { BlockList, isIPv4 } from "node:net";
 import { ResourceValidationPolicy } from "@pulumi/policy";
+import { LB_ADDRESS_ANNOTATION } from "../components/contract/policyNames";
 import { resourceRule, stackRule } from "./support";
 import { CONTROLLER_EXEMPTIONS, NamespaceExemptions, workloadOf } from "./workloads";
 
@@ -11,8 +12,6 @@ const INGRESS_ROUTE = "kubernetes:traefik.io/v1alpha1:IngressRoute";
 const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
 const GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway";
 const HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
-/** The annotation Cilium's LB IPAM takes a fixed address from. */
-export const LB_ADDRESS_ANNOTATION = "lbipam.cilium.io/ips";
 
 const serviceSpec = (props: Record<string, any>) => (props.spec ?? {}) as { type?: string; externalIPs?: string[] };
 

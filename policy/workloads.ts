@@ -1,4 +1,5 @@
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { exemptionAnnotation } from "../components/contract/policyNames";
 
 /** Resource types whose objects carry a Pod template, and where it sits. */
 const POD_TEMPLATE_PATHS: Record<string, string[]> = {
@@ -73,8 +74,8 @@ export function workloadOf(type: string, props: Record<string, any>): Workload |
   };
 }
 
-/** The annotation that exempts a workload from one rule; its value is the reason, and must not be empty. */
-export const exemptionAnnotation = (ruleId: string) => `policy.homelab.dev/exempt-${ruleId}`;
+// The program writes exemption annotations too, so their name lives in its contract; re-exported for the pack's modules.
+export { exemptionAnnotation };
 
 /** Namespaces whose objects a rule skips, each with its reason; set in the pack config per rule. */
 export interface NamespaceExemptions {

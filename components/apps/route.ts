@@ -1,6 +1,7 @@
 import { IIngressRoute } from "@kubernetes-models/traefik/traefik.io/v1alpha1/IngressRoute";
 import { IMiddleware } from "@kubernetes-models/traefik/traefik.io/v1alpha1/Middleware";
 import * as pulumi from "@pulumi/pulumi";
+import { EXPOSURE_LABEL } from "../contract/policyNames";
 import { ForwardAuthConfig, ServiceConfig } from "../config/schema";
 import { typedCustomResource } from "../home/customResource";
 import { LAN_ENTRYPOINTS, TUNNEL_ENTRYPOINTS } from "../home/traefikValues";
@@ -46,7 +47,8 @@ export function registerRoute(name: string, spec: RouteSpec, opts: pulumi.Custom
     {
       apiVersion: "traefik.io/v1alpha1",
       kind: "IngressRoute",
-      metadata: { name: service.name, namespace },
+      // The label states the catalog exposure; the policy pack holds the entrypoints bound to it.
+      metadata: { name: service.name, namespace, labels: { [EXPOSURE_LABEL]: service.exposure } },
       spec: {
         entryPoints: routeEntrypoints(service.exposure),
         routes: [{ match: `Host(\`${service.hostname}\`)`, kind: "Rule", services: [spec.backend], ...(middlewares.length ? { middlewares } : {}) }],

@@ -1,7 +1,6 @@
 import { appNamespace } from "../config/catalog";
 import { ServiceConfig } from "../config/schema";
-
-const PREFIX = "reflector.v1.k8s.emberstack.com";
+import { NAMESPACE_NAME, REFLECTION } from "../contract/policyNames";
 
 /** Namespaces that get the wildcard certificate's Secret: Traefik's, and apps that terminate TLS themselves. */
 export function wildcardTargets(traefikNamespace: string, services: ServiceConfig[]): string[] {
@@ -13,13 +12,20 @@ export function caTargets(services: ServiceConfig[]): string[] {
   return services.filter((s) => s.trustsInternalCa).map(appNamespace).sort();
 }
 
-/** Annotations that make Reflector copy an object into exactly these namespaces, and no others. */
+/**
+ * Annotations that make Reflector copy an object into exactly these namespaces, and no others. Reflector reads an
+ * empty list as "every namespace" (PatternListMatch in Mirroring/Core/MirroringPropertiesExtensions.cs, v9.1.31), so
+ * no namespaces means reflection switched off, never an empty list.
+ */
 export function reflectionAnnotations(namespaces: string[]): Record<string, string> {
+  const bad = namespaces.filter((n) => !NAMESPACE_NAME.test(n));
+  if (bad.length) throw new Error(`reflection targets ${JSON.stringify(bad)} are not namespace names (lowercase letters, digits and '-', at most 63)`);
+  if (namespaces.length === 0) return { [REFLECTION.allowed]: "false", [REFLECTION.autoEnabled]: "false" };
   const list = namespaces.join(",");
   return {
-    [`${PREFIX}/reflection-allowed`]: "true",
-    [`${PREFIX}/reflection-allowed-namespaces`]: list,
-    [`${PREFIX}/reflection-auto-enabled`]: "true",
-    [`${PREFIX}/reflection-auto-namespaces`]: list,
+    [REFLECTION.allowed]: "true",
+    [REFLECTION.allowedNamespaces]: list,
+    [REFLECTION.autoEnabled]: "true",
+    [REFLECTION.autoNamespaces]: list,
   };
 }

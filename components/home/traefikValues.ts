@@ -1,15 +1,13 @@
-/** Traefik's entrypoints: the LAN pair sits on the LoadBalancer Service, the tunnel pair only on a ClusterIP one. */
-export const ENTRYPOINTS = {
-  web: { port: 8000, exposedPort: 80 },
-  websecure: { port: 8443, exposedPort: 443 },
-  tunnelweb: { port: 8081, exposedPort: 8081 },
-  tunnelwebsecure: { port: 8444, exposedPort: 8444 },
-} as const;
-export type EntrypointName = keyof typeof ENTRYPOINTS;
+import { ENTRYPOINTS, EntrypointName, LB_ADDRESS_ANNOTATION } from "../contract/policyNames";
+
+export { ENTRYPOINTS };
+export type { EntrypointName };
 
 /** Entrypoints a route binds, by exposure: only public routes are reachable through the edge. */
 export const LAN_ENTRYPOINTS: EntrypointName[] = ["websecure"];
 export const TUNNEL_ENTRYPOINTS: EntrypointName[] = ["tunnelwebsecure"];
+/** The entrypoints a route that names none attaches to: the LAN pair only, never one the tunnel feeds. */
+export const DEFAULT_ENTRYPOINTS: EntrypointName[] = ["web", "websecure"];
 
 /** Name of the chart's additional ClusterIP Service that carries the tunnel entrypoints; the chart prefixes it. */
 export const TUNNEL_SERVICE_SUFFIX = "tunnel";
@@ -24,32 +22,39 @@ export interface TraefikValuesSpec {
   gatewayApi: boolean;
 }
 
-// Redirect to the port clients use (443), not to the entrypoint's container port.
-const toHttps = { entryPoint: { to: ":443", scheme: "https", permanent: true } };
+// Since chart v34 `to` names an entrypoint, and the chart writes `:<its exposedPort>`. Both plain entrypoints send
+// clients to 443: LAN clients reach websecure there, edge clients the VPS, which forwards 443 to tunnelwebsecure.
+// websecure is the entrypoint whose exposedPort is that 443 (tunnelwebsecure's is the in-cluster 8444).
+const toHttps = { entryPoint: { to: "websecure" satisfies EntrypointName, scheme: "https", permanent: true } };
 
 /**
  * Helm values for Traefik. The LAN entrypoints accept no PROXY header: anyone on the LAN could forge one. The tunnel
- * entrypoints trust PROXY v2 from the pod network only, and are exposed on no Service but the internal one.
+ * entrypoints trust PROXY v2 from the pod network only, are exposed on no Service but the internal one, and are no
+ * default: a route that names no entrypoint lands on the LAN pair. The Ingress provider is off, so an Ingress (which
+ * cannot name entrypoints but by annotation) is never served; catalog routes are IngressRoutes.
  */
 export function renderTraefikValues(spec: TraefikValuesSpec): Record<string, unknown> {
   const trustProxy = { proxyProtocol: { trustedIPs: [spec.podCidr] } };
+  const asDefault = (name: EntrypointName) => (DEFAULT_ENTRYPOINTS.includes(name) ? { asDefault: true } : {});
   return {
     ports: {
-      web: { ...ENTRYPOINTS.web, expose: { default: true }, redirections: toHttps },
-      websecure: { ...ENTRYPOINTS.websecure, expose: { default: true }, tls: { enabled: true } },
+      web: { ...ENTRYPOINTS.web, ...asDefault("web"), expose: { default: true }, redirections: toHttps },
+      websecure: { ...ENTRYPOINTS.websecure, ...asDefault("websecure"), expose: { default: true }, tls: { enabled: true } },
       tunnelweb: { ...ENTRYPOINTS.tunnelweb, protocol: "TCP", expose: { default: false, [TUNNEL_SERVICE_SUFFIX]: true }, redirections: toHttps, ...trustProxy },
       tunnelwebsecure: { ...ENTRYPOINTS.tunnelwebsecure, protocol: "TCP", expose: { default: false, [TUNNEL_SERVICE_SUFFIX]: true }, tls: { enabled: true }, ...trustProxy },
     },
     service: {
       type: "LoadBalancer",
-      annotations: { "lbipam.cilium.io/ips": spec.address },
+      annotations: { [LB_ADDRESS_ANNOTATION]: spec.address },
       // Local has silently stopped L2 announcements on some Cilium releases; Cluster keeps the address answering.
       spec: { externalTrafficPolicy: "Cluster" },
       additionalServices: { [TUNNEL_SERVICE_SUFFIX]: { type: "ClusterIP" } },
     },
     tlsStore: { default: { defaultCertificate: { secretName: WILDCARD_SECRET } } },
     ingressRoute: { dashboard: { enabled: false } },
-    providers: { kubernetesCRD: { allowCrossNamespace: false }, kubernetesGateway: { enabled: spec.gatewayApi } },
+    // No IngressClass either: with the provider off it would only tell other tools that Traefik serves Ingresses.
+    ingressClass: { enabled: false },
+    providers: { kubernetesCRD: { allowCrossNamespace: false }, kubernetesIngress: { enabled: false }, kubernetesGateway: { enabled: spec.gatewayApi } },
     podSecurityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } },
   };

@@ -39,4 +39,17 @@ describe("certificate names and reflection targets", () => {
     assert.equal(annotations["reflector.v1.k8s.emberstack.com/reflection-auto-namespaces"], "traefik,deep");
     assert.equal(annotations["reflector.v1.k8s.emberstack.com/reflection-auto-enabled"], "true");
   });
+
+  it("switches reflection off for no namespaces, since Reflector reads an empty list as every namespace", () => {
+    assert.deepEqual(reflectionAnnotations([]), {
+      "reflector.v1.k8s.emberstack.com/reflection-allowed": "false",
+      "reflector.v1.k8s.emberstack.com/reflection-auto-enabled": "false",
+    });
+    assert.deepEqual(caTargets(catalog.filter((s) => !s.trustsInternalCa)), []);
+  });
+
+  it("refuses a target that is not a namespace name, as Reflector would read it as a pattern", () => {
+    assert.throws(() => reflectionAnnotations(["traefik", "apps-.*"]), /reflection targets \["apps-\.\*"\] are not namespace names/);
+    assert.throws(() => reflectionAnnotations([""]), /not namespace names/);
+  });
 });
