@@ -1,4 +1,6 @@
+import { StackValidationArgs } from "@pulumi/policy";
 import { ANYWHERE, stackRule } from "./support";
+import { workloadOf } from "./workloads";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -21,6 +23,40 @@ interface IngressRule {
 /** The namespace a peer names by its metadata label, when it names exactly one and nothing else. */
 const peerNamespace = (peer: Peer) => (!peer.ipBlock && peer.namespaceSelector ? peer.namespaceSelector.matchLabels?.["kubernetes.io/metadata.name"] : undefined);
 
+type Resource = StackValidationArgs["resources"][number];
+/** An entrypoint that takes PROXY headers, wherever the stack shows it. */
+interface TrustingEntrypoint {
+  namespace: string;
+  name: string;
+  port?: number;
+  trust: { trustedIPs?: string[]; insecure?: boolean };
+  urn: string;
+}
+
+/** From the Traefik Chart's values, which the offline plan records. */
+const fromChartValues = (r: Resource): TrustingEntrypoint[] =>
+  r.type === CHART && r.props.chart === "traefik"
+    ? Object.entries((r.props.values?.ports ?? {}) as Record<string, TraefikPort>)
+        .filter(([, p]) => p.proxyProtocol?.insecure || p.proxyProtocol?.trustedIPs?.length)
+        .map(([name, p]) => ({ namespace: r.props.namespace ?? "default", name, port: p.port, trust: p.proxyProtocol!, urn: r.urn }))
+    : [];
+
+/** From the arguments of a rendered Traefik container (the chart's _podtemplate.tpl), which a real preview shows. */
+function fromTraefikArgs(r: Resource): TrustingEntrypoint[] {
+  const args = (workloadOf(r.type, r.props)?.containers ?? []).flatMap((c) => ((c as { args?: string[] }).args ?? []) as string[]);
+  const found = new Map<string, TrustingEntrypoint>();
+  const at = (name: string) => found.get(name) ?? found.set(name, { namespace: r.props.metadata?.namespace ?? "default", name, trust: {}, urn: r.urn }).get(name)!;
+  for (const arg of args) {
+    const trusted = /^--entryPoints\.([^.]+)\.proxyProtocol\.(trustedIPs=(.*)|insecure)$/.exec(arg);
+    if (trusted) Object.assign(at(trusted[1]).trust, trusted[3] !== undefined ? { trustedIPs: trusted[3].split(",") } : { insecure: true });
+  }
+  for (const arg of args) {
+    const address = /^--entryPoints\.([^.]+)\.address=[^:]*:(\d+)/.exec(arg);
+    if (address && found.has(address[1])) found.get(address[1])!.port = Number(address[2]);
+  }
+  return [...found.values()];
+}
+
 /** Pack config of the rule: the namespaces whose pods may speak PROXY to Traefik. */
 export interface ProxyProtocolConfig {
   tunnelNamespaces: string[];
@@ -36,23 +72,22 @@ export const proxyProtocolSources = stackRule({
   validate: (args, report) => {
     const { tunnelNamespaces } = args.getConfig<ProxyProtocolConfig>();
     const policies = args.resources.filter((r) => r.type === NETWORK_POLICY);
-    for (const chart of args.resources.filter((r) => r.type === CHART && r.props.chart === "traefik")) {
-      const namespace: string = chart.props.namespace ?? "default";
-      const trusting = Object.entries((chart.props.values?.ports ?? {}) as Record<string, TraefikPort>).filter(([, p]) => p.proxyProtocol?.insecure || p.proxyProtocol?.trustedIPs?.length);
-      if (!trusting.length) continue;
+    const seen = new Set<string>();
+    for (const entrypoint of [...args.resources.flatMap(fromChartValues), ...args.resources.flatMap(fromTraefikArgs)]) {
+      const { namespace, name, port, trust, urn } = entrypoint;
+      if (seen.has(`${namespace}/${name}`)) continue;
+      seen.add(`${namespace}/${name}`);
+      const where = `Traefik entrypoint ${name} (${namespace}, port ${port})`;
+      if (trust.insecure) report(`${where} trusts PROXY headers from any address (proxyProtocol.insecure)`, urn);
+      const anywhere = (trust.trustedIPs ?? []).filter((cidr) => ANYWHERE.includes(cidr));
+      if (anywhere.length) report(`${where} trusts PROXY headers from ${anywhere.join(", ")}`, urn);
       const guards = policies.filter((p) => p.props.metadata?.namespace === namespace && ((p.props.spec?.policyTypes ?? ["Ingress"]) as string[]).includes("Ingress"));
-      for (const [name, port] of trusting) {
-        const where = `Traefik entrypoint ${name} (${namespace}, port ${port.port})`;
-        if (port.proxyProtocol?.insecure) report(`${where} trusts PROXY headers from any address (proxyProtocol.insecure)`, chart.urn);
-        const anywhere = (port.proxyProtocol?.trustedIPs ?? []).filter((cidr) => ANYWHERE.includes(cidr));
-        if (anywhere.length) report(`${where} trusts PROXY headers from ${anywhere.join(", ")}`, chart.urn);
-        if (!guards.length) report(`${where} trusts PROXY headers, but no NetworkPolicy in ${namespace} restricts who reaches it`, chart.urn);
-        for (const guard of guards) {
-          const covering = ((guard.props.spec?.ingress ?? []) as IngressRule[]).filter((rule) => !rule.ports?.length || rule.ports.some((p) => p.port === port.port || p.port === name));
-          for (const rule of covering) {
-            const strangers = rule.from?.length ? rule.from.filter((peer) => !tunnelNamespaces.includes(peerNamespace(peer) ?? "")) : [{}];
-            if (strangers.length) report(`NetworkPolicy ${namespace}/${guard.props.metadata?.name} admits ${where}, which trusts PROXY headers, from ${rule.from?.length ? JSON.stringify(strangers) : "anywhere"}; only ${tunnelNamespaces.join(", ")} may reach it`, guard.urn);
-          }
+      if (!guards.length) report(`${where} trusts PROXY headers, but no NetworkPolicy in ${namespace} restricts who reaches it`, urn);
+      for (const guard of guards) {
+        const covering = ((guard.props.spec?.ingress ?? []) as IngressRule[]).filter((rule) => !rule.ports?.length || rule.ports.some((p) => p.port === port || p.port === name));
+        for (const rule of covering) {
+          const strangers = rule.from?.length ? rule.from.filter((peer) => !tunnelNamespaces.includes(peerNamespace(peer) ?? "")) : [{}];
+          if (strangers.length) report(`NetworkPolicy ${namespace}/${guard.props.metadata?.name} admits ${where}, which trusts PROXY headers, from ${rule.from?.length ? JSON.stringify(strangers) : "anywhere"}; only ${tunnelNamespaces.join(", ")} may reach it`, guard.urn);
         }
       }
     }

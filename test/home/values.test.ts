@@ -3,44 +3,7 @@ import { renderCiliumValues } from "../../components/home/ciliumValues";
 import { podSecurityLabels, WAIVER_ANNOTATION, waiverAnnotations } from "../../components/home/podSecurity";
 import { TUNNEL_FED_ENTRYPOINTS } from "../../components/contract/policyNames";
 import { ENTRYPOINTS, renderTraefikValues } from "../../components/home/traefikValues";
-
-type Ports = Record<string, { port: number; exposedPort?: number; protocol?: string; asDefault?: boolean; tls?: { enabled?: boolean }; redirections?: { entryPoint?: { to: string; scheme?: string; permanent?: boolean } } }>;
-
-/**
- * The entrypoint arguments traefik-helm-chart v37.1.1 writes, mirroring traefik/templates/_podtemplate.tpl: the
- * `range .Values.ports` block (address, asDefault; lines 191-197) and the redirections block (lines 652-672),
- * failing where the template calls `fail`.
- */
-function chartEntrypointArgs(ports: Ports): string[] {
-  const args: string[] = [];
-  for (const [name, config] of Object.entries(ports).sort(([a], [b]) => a.localeCompare(b))) {
-    args.push(`--entryPoints.${name}.address=:${config.port}/${(config.protocol ?? "tcp").toLowerCase()}`);
-    if (config.asDefault) args.push(`--entryPoints.${name}.asDefault=true`);
-  }
-  for (const [name, config] of Object.entries(ports).sort(([a], [b]) => a.localeCompare(b))) {
-    const redirect = config.redirections?.entryPoint;
-    if (!redirect) continue;
-    const target = ports[redirect.to];
-    if (!target) throw new Error(`ERROR: Cannot redirect ${name} to ${redirect.to}: entryPoint not found`);
-    if (target.tls?.enabled && redirect.scheme && redirect.scheme !== "https") throw new Error(`ERROR: Cannot redirect ${name} to ${redirect.to} without setting scheme to https`);
-    args.push(`--entryPoints.${name}.http.redirections.entryPoint.to=:${target.exposedPort}`);
-    if (redirect.scheme) args.push(`--entryPoints.${name}.http.redirections.entryPoint.scheme=${redirect.scheme}`);
-    if (redirect.permanent !== undefined) args.push(`--entryPoints.${name}.http.redirections.entryPoint.permanent=${redirect.permanent}`);
-  }
-  return args;
-}
-
-/**
- * The entrypoints a router that names none attaches to, mirroring getDefaultsEntrypoints in traefik/traefik
- * cmd/traefik/traefik.go (v3.5): the asDefault ones if any is flagged, else every one; never UDP, never `traefik`.
- */
-function traefikDefaultEntrypoints(ports: Ports): string[] {
-  const flagged = Object.values(ports).some((p) => p.asDefault);
-  return Object.entries(ports)
-    .filter(([name, p]) => (!flagged || p.asDefault) && (p.protocol ?? "TCP").toUpperCase() !== "UDP" && name !== "traefik")
-    .map(([name]) => name)
-    .sort();
-}
+import { chartEntrypointArgs, TraefikPorts, traefikDefaultEntrypoints, TRAEFIK_CHART_PORTS } from "../policy/charts/traefikChart";
 
 describe("Helm values and namespace labels", () => {
   it("Cilium: kube-proxy replacement and L2 announcements always on, talking to the configured API server", () => {
@@ -80,14 +43,13 @@ describe("Helm values and namespace labels", () => {
     });
 
     it("makes only the LAN pair the default for routes that name no entrypoint, and serves no Ingress", () => {
-      // The chart's Traefik template already includes the internal `traefik` port; it is never a default.
-      const withChartPorts: Ports = { traefik: { port: 8080, exposedPort: 8080 }, ...values.ports };
+      const withChartPorts: TraefikPorts = { ...TRAEFIK_CHART_PORTS, ...values.ports };
       assert.deepEqual(traefikDefaultEntrypoints(withChartPorts), ["web", "websecure"]);
       for (const name of TUNNEL_FED_ENTRYPOINTS) assert.ok(!traefikDefaultEntrypoints(withChartPorts).includes(name));
       assert.ok(chartEntrypointArgs(values.ports).includes("--entryPoints.websecure.asDefault=true"));
       // Without a flag every entrypoint is a default, the tunnel ones included: what the chart's defaults give.
       const unflagged = Object.fromEntries(Object.entries(withChartPorts).map(([n, p]) => [n, { ...p, asDefault: undefined }]));
-      assert.deepEqual(traefikDefaultEntrypoints(unflagged), ["tunnelweb", "tunnelwebsecure", "web", "websecure"]);
+      assert.deepEqual(traefikDefaultEntrypoints(unflagged), ["metrics", "tunnelweb", "tunnelwebsecure", "web", "websecure"]);
       assert.equal(values.providers.kubernetesIngress.enabled, false);
       assert.equal(values.ingressClass.enabled, false);
     });

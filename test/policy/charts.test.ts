@@ -6,7 +6,8 @@ import { runPolicies, targetsOf } from "../../tools/offline/policyRunner";
 import { runHome } from "../support/offline";
 import { validHomeRaw } from "../support/fixtures";
 import { NODE_EXPORTER_NAMESPACE } from "../../components/home/monitoringValues";
-import { chartRenders, ciliumAgent, nodeExporter, traefikServices } from "./charts/renders";
+import { proxyProtocolSources } from "../../policy/proxyProtocol";
+import { chartRenders, ciliumAgent, nodeExporter, traefikDeployment, traefikServices } from "./charts/renders";
 
 describe("the pack over what the charts render", () => {
   const config = parseHomeConfig(validHomeRaw());
@@ -36,6 +37,15 @@ describe("the pack over what the charts render", () => {
     const moved = { ...ciliumAgent, props: { ...ciliumAgent.props, metadata: { name: "cilium", namespace: "networking" } } };
     const failed = new Set((await runPolicies(allPolicies, [moved])).filter((v) => v.level === "mandatory").map((v) => v.policy));
     for (const rule of ["k8s-host-namespaces", "k8s-capabilities", "k8s-host-path", "k8s-apparmor-selinux", "k8s-run-as-non-root"]) assert.ok(failed.has(rule), rule);
+  });
+
+  it("finds Traefik's PROXY trust in the rendered Deployment's arguments, as a real preview shows it, without the Chart's values", async () => {
+    const stackWithoutChart = targetsOf((await runHome()).resources).filter((t) => t.type !== "kubernetes:helm.sh/v4:Chart");
+    assert.deepEqual(await runPolicies([proxyProtocolSources], [...stackWithoutChart, traefikDeployment]), []);
+    assert.deepEqual(
+      (await runPolicies([proxyProtocolSources], [traefikDeployment])).map((v) => v.message),
+      ["tunnelweb (traefik, port 8081)", "tunnelwebsecure (traefik, port 8444)"].map((e) => `Traefik entrypoint ${e} trusts PROXY headers, but no NetworkPolicy in traefik restricts who reaches it`),
+    );
   });
 
   it("holds Traefik's LoadBalancer to the configured pool", async () => {

@@ -3,6 +3,7 @@ import { renderBlackboxValues, renderPrometheusStackValues } from "../../../comp
 import { renderTraefikValues } from "../../../components/home/traefikValues";
 import { PolicyTarget } from "../../../tools/offline/policyRunner";
 import { resource } from "../fixtures/build";
+import { chartEntrypointArgs, TRAEFIK_CHART_PORTS } from "./traefikChart";
 
 /*
  * The objects the charts render with this program's values, written out by hand from each chart's templates: under
@@ -56,17 +57,20 @@ export const ciliumOperator = deployment("Deployment", "kube-system", "cilium-op
   containers: [{ name: "cilium-operator", image: `quay.io/cilium/operator-generic:v1.18.2${digest}`, resources: cilium.operator.resources, readinessProbe: probe("/healthz", 9234), livenessProbe: probe("/healthz", 9234) }],
 });
 
+// templates/_podtemplate.tpl @ traefik-helm-chart v37.1.1 (appVersion v3.5.2), checked against `helm template` there.
 export const traefikDeployment = deployment("Deployment", "traefik", "traefik", {
   securityContext: traefik.podSecurityContext,
+  automountServiceAccountToken: true,
   containers: [
     {
       name: "traefik",
-      image: "docker.io/traefik:v3.5.3",
+      image: "docker.io/traefik:v3.5.2",
+      args: chartEntrypointArgs({ ...TRAEFIK_CHART_PORTS, ...traefik.ports }),
       resources: traefik.resources,
       readinessProbe: probe("/ping", 8080),
       livenessProbe: probe("/ping", 8080),
       securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true },
-      ports: Object.values(traefik.ports).map((p: any) => ({ containerPort: p.port })),
+      ports: Object.entries({ ...TRAEFIK_CHART_PORTS, ...traefik.ports }).map(([name, p]) => ({ name, containerPort: p.port, protocol: "TCP" })),
     },
   ],
   volumes: [{ name: "data", emptyDir: {} }, { name: "tmp", emptyDir: {} }],
