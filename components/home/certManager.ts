@@ -2,6 +2,7 @@ import { ICertificate } from "@kubernetes-models/cert-manager/cert-manager.io/v1
 import { IClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1/ClusterIssuer";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import { ServiceConfig } from "../config/schema";
 import { internalCertificateNames, publicCertificateNames } from "./certificates";
 import { typedCustomResource } from "./customResource";
@@ -22,17 +23,26 @@ export interface CertManagerArgs {
 }
 
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
-export const ISSUERS = { selfSigned: "selfsigned", internalCa: "homelab-ca", acme: "letsencrypt" } as const;
+export const ISSUERS = { internalCa: "homelab-ca", acme: "letsencrypt" } as const;
 const CA_SECRET = "homelab-ca";
+/** Ten years: the internal CA is trusted by hand on every client, so it should change rarely. */
+const CA_VALIDITY_HOURS = 87600;
+/**
+ * Pulumi waits on this before the chart counts as ready: cainjector has put the webhook's CA into its configuration
+ * (pulumi-kubernetes provider/pkg/metadata/overrides.go ReadyCondition; a jsonpath without a value waits until the
+ * field exists). The chart's own gate, the startupapicheck Job, is a Helm hook, and helm.v4.Chart drops hooks.
+ */
+export const WEBHOOK_CA_INJECTED = { "pulumi.com/waitFor": "jsonpath={.webhooks[0].clientConfig.caBundle}" };
 const TOKEN_SECRET = { name: "cloudflare-api-token", key: "api-token" };
 const issuerRef = (name: string) => ({ name, kind: "ClusterIssuer", group: "cert-manager.io" });
 // Makes the provider wait until cert-manager reports the certificate Ready, so what follows can read its Secret.
 const WAIT_READY = { "pulumi.com/waitFor": "condition=Ready" };
 
 /**
- * cert-manager with an internal CA (self-signed issuer, CA certificate, CA issuer) and an ACME issuer that solves
- * DNS-01 through Cloudflare. Each step depends on the one before it explicitly, so a first `pulumi up` applies them in
- * order.
+ * cert-manager with an internal CA issuer and an ACME issuer that solves DNS-01 through Cloudflare. The CA's key and
+ * certificate are made by the program (@pulumi/tls) and written as the Secret the CA issuer reads, so its PEM is known
+ * at preview time and nothing waits on an object a controller writes later. Each step depends on the one before it
+ * explicitly, so a first `pulumi up` applies them in order.
  */
 export class CertManager extends pulumi.ComponentResource {
   /** The internal CA's certificate in PEM; public, so operators can trust internal names. */
@@ -54,8 +64,9 @@ export class CertManager extends pulumi.ComponentResource {
           crds: { enabled: true, keep: true },
           resources: small,
           cainjector: { resources: small },
-          webhook: { resources: small },
-          startupapicheck: { resources: small },
+          webhook: { resources: small, validatingWebhookConfigurationAnnotations: WEBHOOK_CA_INJECTED, mutatingWebhookConfigurationAnnotations: WEBHOOK_CA_INJECTED },
+          // A Helm hook, which helm.v4.Chart never applies; the webhook annotations above take its place.
+          startupapicheck: { enabled: false },
           // Split DNS at home can answer for the zone; DNS-01 checks must ask the public internet.
           dns01RecursiveNameserversOnly: true,
           dns01RecursiveNameservers: "1.1.1.1:53,9.9.9.9:53",
@@ -65,32 +76,32 @@ export class CertManager extends pulumi.ComponentResource {
     );
     const after = (...deps: pulumi.Resource[]) => ({ parent: this, dependsOn: deps });
 
-    const selfSigned = typedCustomResource<IClusterIssuer>(
-      `${name}-selfsigned`,
-      { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: ISSUERS.selfSigned }, spec: { selfSigned: {} } },
-      after(chart),
-    );
-    const caCertificate = typedCustomResource<ICertificate>(
+    const caKey = new tls.PrivateKey(`${name}-ca`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+    const caCertificate = new tls.SelfSignedCert(
       `${name}-ca`,
       {
-        apiVersion: "cert-manager.io/v1",
-        kind: "Certificate",
-        metadata: { name: CA_SECRET, namespace: CERT_MANAGER_NAMESPACE, annotations: WAIT_READY },
-        spec: {
-          isCA: true,
-          commonName: `${args.domain} homelab internal CA`,
-          secretName: CA_SECRET,
-          duration: "87600h",
-          privateKey: { algorithm: "ECDSA", size: 256 },
-          issuerRef: issuerRef(ISSUERS.selfSigned),
-        },
+        privateKeyPem: caKey.privateKeyPem,
+        isCaCertificate: true,
+        subject: { commonName: `${args.domain} homelab internal CA`, organization: "homelab" },
+        validityPeriodHours: CA_VALIDITY_HOURS,
+        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
       },
-      after(selfSigned),
+      { parent: this },
+    );
+    this.caCertificatePem = caCertificate.certPem;
+    const caSecret = new k8s.core.v1.Secret(
+      `${name}-ca`,
+      {
+        metadata: { name: CA_SECRET, namespace: CERT_MANAGER_NAMESPACE },
+        type: "kubernetes.io/tls",
+        stringData: pulumi.secret({ "tls.crt": caCertificate.certPem, "tls.key": caKey.privateKeyPem, "ca.crt": caCertificate.certPem }),
+      },
+      after(namespace),
     );
     const caIssuer = typedCustomResource<IClusterIssuer>(
       `${name}-ca-issuer`,
       { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: ISSUERS.internalCa }, spec: { ca: { secretName: CA_SECRET } } },
-      after(caCertificate),
+      after(chart, caSecret),
     );
 
     const token = new k8s.core.v1.Secret(
@@ -139,8 +150,6 @@ export class CertManager extends pulumi.ComponentResource {
     if (internalNames.length) servingCertificate("internal", "internal-tls", internalNames, ISSUERS.internalCa, [args.traefikNamespace], caIssuer);
 
     // The CA's Secret holds its key; only the certificate is copied out, into a ConfigMap that Reflector spreads.
-    const caSecret = k8s.core.v1.Secret.get(`${name}-ca-secret`, `${CERT_MANAGER_NAMESPACE}/${CA_SECRET}`, after(caCertificate));
-    this.caCertificatePem = pulumi.unsecret(caSecret.data.apply((data) => Buffer.from(data["tls.crt"], "base64").toString("utf8")));
     new k8s.core.v1.ConfigMap(
       `${name}-ca-certificate`,
       {

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { readHomeOutputs } from "../../components/contract/home";
-import { CERT_MANAGER_NAMESPACE, ISSUERS } from "../../components/home/certManager";
+import { CERT_MANAGER_NAMESPACE, ISSUERS, WEBHOOK_CA_INJECTED } from "../../components/home/certManager";
 import { LB_POOL_NAME } from "../../components/home/cilium";
 import { typedCustomResource } from "../../components/home/customResource";
 import { gatewayRoutes } from "../../components/home/homeStack";
@@ -45,14 +45,40 @@ describe("home stack", function () {
     assert.equal(l2.loadBalancerIPs, true);
   });
 
-  it("applies cert-manager's chain in an explicit order: self-signed, CA certificate, CA issuer; token, ACME issuer, wildcard", () => {
-    const urn = (type: string, name: string) => resourceOf(home, CR(type), name).urn;
-    const deps = (type: string, name: string) => resourceOf(home, CR(type), name).options.dependsOn;
-    assert.ok(deps("cert-manager.io/v1:ClusterIssuer", "cert-manager-selfsigned").includes(urn("helm.sh/v4:Chart", "cert-manager")));
-    assert.ok(deps("cert-manager.io/v1:Certificate", "cert-manager-ca").includes(urn("cert-manager.io/v1:ClusterIssuer", "cert-manager-selfsigned")));
-    assert.ok(deps("cert-manager.io/v1:ClusterIssuer", "cert-manager-ca-issuer").includes(urn("cert-manager.io/v1:Certificate", "cert-manager-ca")));
-    assert.ok(deps("cert-manager.io/v1:ClusterIssuer", "cert-manager-acme").includes(urn("core/v1:Secret", "cert-manager-cloudflare-token")));
-    assert.ok(deps("cert-manager.io/v1:Certificate", "cert-manager-wildcard").includes(urn("cert-manager.io/v1:ClusterIssuer", "cert-manager-acme")));
+  it("applies cert-manager's chain in an explicit order: chart, the program's own CA as a Secret, CA issuer; token, ACME issuer, wildcard", () => {
+    const urn = (type: string, name: string) => resourceOf(home, type, name).urn;
+    const deps = (type: string, name: string) => resourceOf(home, type, name).options.dependsOn;
+    const chart = urn(CR("helm.sh/v4:Chart"), "cert-manager");
+    assert.ok(deps(CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-ca-issuer").includes(chart));
+    assert.ok(deps(CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-ca-issuer").includes(urn(CR("core/v1:Secret"), "cert-manager-ca")));
+    assert.ok(deps(CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-acme").includes(chart));
+    assert.ok(deps(CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-acme").includes(urn(CR("core/v1:Secret"), "cert-manager-cloudflare-token")));
+    assert.ok(deps(CR("cert-manager.io/v1:Certificate"), "cert-manager-wildcard").includes(urn(CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-acme")));
+  });
+
+  it("reads no object a controller writes: the CA is made by @pulumi/tls, and its PEM is the program's own", () => {
+    // A read (Secret.get) runs during preview, and on a fresh cluster cert-manager has written nothing yet.
+    assert.deepEqual(home.resources.filter((r) => r.read && r.type !== "pulumi:pulumi:StackReference").map((r) => `${r.type}::${r.name}`), []);
+    const key = resourceOf(home, "tls:index/privateKey:PrivateKey", "cert-manager-ca");
+    assert.deepEqual([key.inputs.algorithm, key.inputs.ecdsaCurve], ["ECDSA", "P256"]);
+    const cert = resourceOf(home, "tls:index/selfSignedCert:SelfSignedCert", "cert-manager-ca");
+    assert.equal(cert.inputs.isCaCertificate, true);
+    assert.deepEqual(cert.inputs.allowedUses, ["cert_signing", "crl_signing", "digital_signature"]);
+    const secret = resourceOf(home, CR("core/v1:Secret"), "cert-manager-ca");
+    assert.equal(secret.inputs.type, "kubernetes.io/tls");
+    assert.ok(secret.secretInputs.includes("stringData"), "the CA key stays secret");
+    assert.deepEqual(Object.keys(secret.inputs.stringData as object).sort(), ["ca.crt", "tls.crt", "tls.key"]);
+    assert.equal(spec(home, CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-ca-issuer").ca.secretName, (secret.inputs.metadata as { name: string }).name);
+  });
+
+  it("holds the first issuer back until cainjector has given cert-manager's webhooks their CA, since the chart's startupapicheck hook never runs", () => {
+    const values = resourceOf(home, CR("helm.sh/v4:Chart"), "cert-manager").inputs.values as Record<string, any>;
+    // cert-manager v1.21.1 templates/webhook-{validating,mutating}-webhook.yaml copy these annotations verbatim and set
+    // no caBundle, so the field appears only once cainjector injects it.
+    assert.deepEqual(values.webhook.validatingWebhookConfigurationAnnotations, WEBHOOK_CA_INJECTED);
+    assert.deepEqual(values.webhook.mutatingWebhookConfigurationAnnotations, WEBHOOK_CA_INJECTED);
+    assert.equal(WEBHOOK_CA_INJECTED["pulumi.com/waitFor"], "jsonpath={.webhooks[0].clientConfig.caBundle}");
+    assert.deepEqual(values.startupapicheck, { enabled: false });
   });
 
   it("solves DNS-01 with the edge's zone-scoped token, kept secret, against the configured CA", () => {

@@ -20,6 +20,8 @@ export interface RecordedResource {
   type: string;
   name: string;
   custom: boolean;
+  /** Set when the program read an existing object (`X.get`, a StackReference) instead of declaring one. */
+  read?: true;
   /** URN of the parent; absent only for the stack itself. */
   parent?: string;
   /** Inputs with secret markers removed. */
@@ -100,7 +102,7 @@ function containsAny(value: unknown, secrets: Set<string>): string | undefined {
 }
 
 /** Reads one monitor request into a record; getters a request kind lacks count as unset. */
-function recordOf(req: any, urn: string, properties: any): RecordedResource {
+function recordOf(req: any, urn: string, properties: any, read: boolean): RecordedResource {
   const inputs: Record<string, unknown> = {};
   const secretInputs: string[] = [];
   for (const [key, raw] of Object.entries((properties?.toJavaScript() ?? {}) as Record<string, unknown>)) {
@@ -114,6 +116,7 @@ function recordOf(req: any, urn: string, properties: any): RecordedResource {
     type: req.getType(),
     name: req.getName(),
     custom: get("getCustom") ?? true,
+    ...(read ? { read: true as const } : {}),
     parent: req.getParent() || undefined,
     inputs,
     secretInputs,
@@ -157,7 +160,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
           if (!state) throw new Error(`the offline engine has no outputs for stack reference "${name}"`);
           return { id: name, state: { name, outputs: state.outputs, secretOutputNames: state.secretOutputNames } };
         }
-        const outputs = fakeOutputs(args.type, args.name, args.inputs, args.id || undefined);
+        const outputs = fakeOutputs(args.type, args.name, args.inputs);
         for (const key of SECRET_FAKE_OUTPUTS[args.type] ?? []) if (typeof outputs[key] === "string") rootSecrets.add(outputs[key] as string);
         return { id: fakeId(args.type, args.name), state: { ...args.inputs, ...outputs } };
       },
@@ -186,7 +189,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
     const original = monitor[method].bind(monitor);
     monitor[method] = (req: any, callback: (err: unknown, response: unknown) => void) =>
       original(req, (err: unknown, response: any) => {
-        if (!err && response) resources.push(recordOf(req, response.getUrn(), properties(req)));
+        if (!err && response) resources.push(recordOf(req, response.getUrn(), properties(req), method === "readResource"));
         callback(err, response);
       });
   };
