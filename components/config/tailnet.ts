@@ -5,7 +5,7 @@ import { anyCidr, boolean, DNS_LABEL, domain, image, ipAddress, json, text } fro
 
 /** The home stack's keys for Headscale, its tailnet policy, the subnet router and Headplane. */
 export const tailnetShape = {
-  headscaleImage: image().default("docker.io/headscale/headscale:v0.26.1"),
+  headscaleImage: image().default("docker.io/headscale/headscale:v0.29.2"),
   /** MagicDNS's own domain; Headscale refuses one that contains its server_url host. */
   headscaleBaseDomain: domain().optional(),
   /** Resolvers the tailnet forwards to; with headscaleOverrideLocalDns they answer every query a client makes. */
@@ -27,7 +27,8 @@ export const tailnetShape = {
       { error: "must be an object with users, groups, hosts and acls" },
     ),
   ).default({ users: [], groups: {}, hosts: {}, acls: [] }),
-  subnetRouterImage: image().default("docker.io/tailscale/tailscale:v1.86.2"),
+  /** The router's image; containerboot before v1.96.0 needs a service-account token, which the router does not mount. */
+  subnetRouterImage: image().default("docker.io/tailscale/tailscale:v1.98.10"),
   /** Runs the Headscale CLI in Headscale's pod through kubectl exec; needs kubectl, sh and jq. */
   headscaleBootstrapImage: image().default("docker.io/alpine/k8s:1.33.4"),
   /** Headplane, the web UI a component: headplane entry runs; 0.6.0 is the release made for Headscale 0.26. */
@@ -63,6 +64,36 @@ export const BUILTIN_TAILNET_HOSTS = ["lan", "services"] as const;
 /** The Headscale user the subnet router registers as. */
 export const SUBNET_ROUTER_USER = "subnet-router";
 
+/** The first Tailscale release whose containerboot makes no kube client when TS_KUBE_SECRET is empty (commit 8890c3c41). */
+const ROUTER_MIN_TAILSCALE = [1, 96, 0];
+
+/** Why a router image tag would crash-loop without a service-account token, or undefined (a digest cannot be told). */
+function routerImageProblem(image: string): string | undefined {
+  const tag = /:v?(\d+)\.(\d+)\.(\d+)$/.exec(image);
+  if (!tag) return undefined;
+  const version = tag.slice(1).map(Number);
+  const older = version[0] !== ROUTER_MIN_TAILSCALE[0] ? version[0] < ROUTER_MIN_TAILSCALE[0] : version[1] !== ROUTER_MIN_TAILSCALE[1] ? version[1] < ROUTER_MIN_TAILSCALE[1] : version[2] < ROUTER_MIN_TAILSCALE[2];
+  return older
+    ? `"${image}" is older than Tailscale v${ROUTER_MIN_TAILSCALE.join(".")}: its containerboot opens the Kubernetes client whenever it runs in a pod, and exits without the service-account token the router does not mount. Use v${ROUTER_MIN_TAILSCALE.join(".")} or later`
+    : undefined;
+}
+
+/**
+ * What Headscale's policy parser (hscontrol/policy/v2/utils.go parsePortRange) would refuse in a destination's ports,
+ * and so crash-loop on: "*", or ports and first-last ranges of 1-65535 (0 is refused since 0.27), first not above last.
+ */
+function portsProblem(ports: string): string | undefined {
+  if (ports === "*") return undefined;
+  for (const part of ports.split(",")) {
+    const bounds = part.split("-");
+    if (bounds.length > 2 || !bounds.every((b) => /^\d{1,5}$/.test(b))) return "must be host, host:port, host:port,port or host:first-last";
+    const [first, last = first] = bounds.map(Number);
+    if (first < 1 || last > 65535) return `has port ${first < 1 ? first : last}, outside 1-65535`;
+    if (first > last) return `has the range ${part}, whose first port is above its last`;
+  }
+  return undefined;
+}
+
 /** Headscale's own rules, and the tailnet policy's references, checked before Headscale would refuse them. */
 export function headscaleProblems(c: TailnetRaw): Problem[] {
   const problems: Problem[] = [];
@@ -82,6 +113,8 @@ export function headscaleProblems(c: TailnetRaw): Problem[] {
       message: `is off and homelab:headscaleSplitDns does not cover ${unreached.join(", ")}; Tailscale clients would never ask the tailnet for these names. Turn it on (with homelab:headscaleNameservers), or add a split entry for ${c.domain}`,
     });
   }
+  const routerImage = routerImageProblem(c.subnetRouterImage);
+  if (routerImage) problems.push({ key: "subnetRouterImage", message: routerImage });
   const { users, groups, hosts, acls } = c.tailnet;
   users.forEach((user, i) => {
     if (user === SUBNET_ROUTER_USER) problems.push({ key: `tailnet.users[${i}]`, message: `"${user}" is reserved for the subnet router` });
@@ -102,8 +135,9 @@ export function headscaleProblems(c: TailnetRaw): Problem[] {
     rule.to.forEach((target, j) => {
       const [host, ports] = target.split(":");
       if (!knownHosts.includes(host)) problems.push({ key: `tailnet.acls[${i}].to[${j}]`, message: `"${host}" is not a host; known hosts are ${knownHosts.join(", ")}` });
-      else if (ports !== undefined && !/^(\*|\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*)$/.test(ports)) {
-        problems.push({ key: `tailnet.acls[${i}].to[${j}]`, message: `"${target}" must be host, host:port, host:port,port or host:first-last` });
+      else if (ports !== undefined) {
+        const problem = portsProblem(ports);
+        if (problem) problems.push({ key: `tailnet.acls[${i}].to[${j}]`, message: `"${target}" ${problem}` });
       }
     });
   });

@@ -87,6 +87,8 @@ export class Headplane extends pulumi.ComponentResource {
             metadata: { labels, annotations: { "homelab.dev/config-hash": configHash([this.config, args.headscale.config]) } },
             spec: {
               automountServiceAccountToken: false,
+              // Headplane reads every HEADPLANE_* variable as config; the Service's injected HEADPLANE_PORT_* must not reach it.
+              enableServiceLinks: false,
               securityContext: restrictedPod(NONROOT_UID),
               containers: [
                 {

@@ -1,11 +1,13 @@
+import { ICiliumNetworkPolicy } from "@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { HEADSCALE_NAMESPACE } from "../config/catalog";
 import { HeadscaleSettings, ServiceConfig } from "../config/schema";
-import { admit, APP_LABEL, namespacePolicies, PolicySpec, registerNetworkPolicies } from "../apps/networkPolicies";
+import { admit, APP_LABEL, fqdnPolicy, namespacePolicies, PolicySpec, registerNetworkPolicies } from "../apps/networkPolicies";
 import { registerRoute } from "../apps/route";
 import { configHash } from "./configHash";
-import { HEADSCALE_METRICS_PORT, HEADSCALE_PATHS, renderHeadscaleConfig, renderTailnetPolicy, splitDnsRecords } from "./headscaleConfig";
+import { typedCustomResource } from "./customResource";
+import { HEADSCALE_METRICS_PORT, HEADSCALE_PATHS, renderHeadscaleConfig, TAILSCALE_DERP_MAP_HOST, renderTailnetPolicy, splitDnsRecords } from "./headscaleConfig";
 import { podSecurityLabels, RESTRICTED_CONTAINER, restrictedPod, waiverAnnotations } from "./podSecurity";
 import { TUNNEL_SETUP_WAIVERS, tunnelEndpointEgress, tunnelSetupContainer, tunnelSetupExemptions } from "./tunnelSetup";
 
@@ -47,6 +49,15 @@ export function headscalePolicies(listenPort: number, namespaces: HeadscaleArgs[
     ...(namespaces.headplane ? [{ name: "headscale-from-headplane", spec: admit(podSelector, [namespaces.headplane], [listenPort]) }] : []),
     { name: "headscale-metrics", spec: admit(podSelector, [namespaces.monitoring], [HEADSCALE_METRICS_PORT]) },
   ];
+}
+
+/**
+ * Without a DERP server of its own, Headscale fetches Tailscale's DERP map at start, and exits on an empty one: its pod
+ * may reach that one host on 443, by name through Cilium's DNS proxy.
+ */
+export function derpMapEgress(): NonNullable<ICiliumNetworkPolicy["spec"]> {
+  const pod = { name: HEADSCALE_LABELS[APP_LABEL], hostname: TAILSCALE_DERP_MAP_HOST, exposure: "public" as const, port: 443 };
+  return fqdnPolicy({ ...pod, egress: [{ fqdn: TAILSCALE_DERP_MAP_HOST, ports: [443] }] }) as NonNullable<ICiliumNetworkPolicy["spec"]>;
 }
 
 /**
@@ -176,6 +187,9 @@ export class Headscale extends pulumi.ComponentResource {
     // With DERP, WireGuard's UDP to the VPS is the pod's only way out; STUN arrives and leaves inside the tunnel.
     const derpTunnel = args.derp ? [{ name: "derp-tunnel", spec: { podSelector: { matchLabels: HEADSCALE_LABELS }, policyTypes: ["Egress"], egress: [tunnelEndpointEgress(args.derp.endpoint)] } }] : [];
     registerNetworkPolicies(name, HEADSCALE_NAMESPACE, [...headscalePolicies(entry.port, args.namespaces), ...derpTunnel], inNamespace);
+    if (!args.derp) {
+      typedCustomResource<ICiliumNetworkPolicy>(`${name}-derp-map`, { apiVersion: "cilium.io/v2", kind: "CiliumNetworkPolicy", metadata: { name: "headscale-derp-map", namespace: HEADSCALE_NAMESPACE }, spec: derpMapEgress() }, inNamespace);
+    }
     this.registerOutputs({ serverUrl: this.serverUrl, config: this.config, policy: this.policy });
   }
 }

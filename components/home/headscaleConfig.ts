@@ -10,8 +10,9 @@ export const HEADSCALE_PATHS = {
 export const HEADSCALE_METRICS_PORT = 9090;
 /** The address range Tailscale clients accept; Headscale hands out addresses from it. */
 export const TAILNET_PREFIXES = { v4: "100.64.0.0/10", v6: "fd7a:115c:a1e0::/48" } as const;
-/** Tailscale's public DERP map, used only when this program runs no DERP server of its own. */
-export const TAILSCALE_DERP_MAP = "https://controlplane.tailscale.com/derpmap/default";
+/** Where Tailscale serves its public DERP map, used only when this program runs no DERP server of its own. */
+export const TAILSCALE_DERP_MAP_HOST = "controlplane.tailscale.com";
+export const TAILSCALE_DERP_MAP = `https://${TAILSCALE_DERP_MAP_HOST}/derpmap/default`;
 
 export interface HeadscaleConfigSpec {
   /** https:// URL of the catalog's headscale hostname. */
@@ -40,7 +41,7 @@ export function splitDnsRecords(services: ServiceConfig[], traefikAddress: strin
 }
 
 /**
- * Headscale's config.yaml (for the pinned v0.26), as an object: Traefik terminates TLS, sqlite and every key live on
+ * Headscale's config.yaml, as an object, with only keys the pinned release reads (v0.29.2 hscontrol/types/config.go): Traefik terminates TLS, sqlite and every key live on
  * the claim, the embedded DERP server's STUN listens on [::]:3478 (answered through the derp tunnel peer), and
  * MagicDNS serves the private catalog names.
  */
@@ -61,20 +62,22 @@ export function headscaleConfig(spec: HeadscaleConfigSpec): Record<string, unkno
         region_id: 999,
         region_code: "homelab",
         region_name: "Homelab embedded DERP",
+        // Only nodes this Headscale knows may relay through it.
         verify_clients: true,
         stun_listen_addr: "[::]:3478",
         private_key_path: `${data}/derp_server_private.key`,
         automatically_add_embedded_derp_region: true,
         ...(spec.derp ? { ipv4: spec.derp.ipv4, ...(spec.derp.ipv6 ? { ipv6: spec.derp.ipv6 } : {}) } : {}),
       },
-      // With a DERP server of its own, the tailnet relays through nothing else.
+      // With a DERP server of its own, the tailnet relays through nothing else. Without one, Headscale fetches
+      // Tailscale's map at start and refuses to serve an empty one: its namespace lets it reach that host (headscale.ts).
       urls: spec.derp ? [] : [TAILSCALE_DERP_MAP],
       paths: [],
       auto_update_enabled: spec.derp === undefined,
       update_frequency: "24h",
     },
     disable_check_updates: true,
-    ephemeral_node_inactivity_timeout: "30m",
+    node: { ephemeral: { inactivity_timeout: "30m" } },
     database: { type: "sqlite", sqlite: { path: `${data}/db.sqlite`, write_ahead_log: true } },
     tls_cert_path: "",
     tls_key_path: "",
@@ -91,7 +94,6 @@ export function headscaleConfig(spec: HeadscaleConfigSpec): Record<string, unkno
     unix_socket: `${HEADSCALE_PATHS.socketDir}/headscale.sock`,
     unix_socket_permission: "0770",
     logtail: { enabled: false },
-    randomize_client_port: false,
   };
 }
 

@@ -79,7 +79,8 @@ export class SubnetRouter extends pulumi.ComponentResource {
     const bindings = [
       grant("exec", hsNamespace, [
         { apiGroups: [""], resources: ["pods"], resourceNames: [args.headscale.pod], verbs: ["get"] },
-        { apiGroups: [""], resources: ["pods/exec"], resourceNames: [args.headscale.pod], verbs: ["create"] },
+        // kubectl execs over WebSockets, an HTTP GET, which API servers before 1.35 authorise as "get".
+        { apiGroups: [""], resources: ["pods/exec"], resourceNames: [args.headscale.pod], verbs: ["get", "create"] },
       ]),
       grant("secret", ROUTER_NAMESPACE, [{ apiGroups: [""], resources: ["secrets"], resourceNames: [AUTH_SECRET], verbs: ["get", "update", "patch"] }]),
     ];
@@ -172,6 +173,8 @@ export class SubnetRouter extends pulumi.ComponentResource {
                     { name: "TS_SOCKET", value: "/tmp/tailscaled.sock" },
                     // State on the claim, not in a Secret, so the pod needs no API access.
                     { name: "TS_KUBE_SECRET", value: "" },
+                    // Log in with the key once; later starts reuse the node's state, so a restart never needs the key again.
+                    { name: "TS_AUTH_ONCE", value: "true" },
                     { name: "TS_ENABLE_HEALTH_CHECK", value: "true" },
                     { name: "TS_LOCAL_ADDR_PORT", value: `[::]:${HEALTH_PORT}` },
                   ],

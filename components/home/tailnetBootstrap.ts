@@ -32,7 +32,8 @@ SECRET_NAMESPACE=${quote(spec.secretNamespace)}
 SECRET_NAME=${quote(spec.secretName)}
 
 hs() { kubectl --namespace "$HEADSCALE_NAMESPACE" exec "$HEADSCALE_POD" --container headscale -- headscale "$@"; }
-user_id() { hs users list --output json | jq -r --arg name "$ROUTER_USER" '.[] | select(.name == $name) | .id'; }
+# A server with no users lists null, not [].
+user_id() { hs users list --output json | jq -r --arg name "$ROUTER_USER" '(. // [])[] | select(.name == $name) | .id'; }
 
 existing=$(kubectl --namespace "$SECRET_NAMESPACE" get secret "$SECRET_NAME" --output 'jsonpath={.data.authkey}')
 if [ -n "$existing" ]; then

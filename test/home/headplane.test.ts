@@ -98,6 +98,7 @@ describe("Headplane", function () {
       assert.equal(ns.labels["pod-security.kubernetes.io/enforce"], "restricted");
       const deployment = resourceOf(home, "kubernetes:apps/v1:Deployment", "headplane").inputs as any;
       const container = deployment.spec.template.spec.containers[0];
+      assert.equal(deployment.spec.template.spec.enableServiceLinks, false, "kubelet's HEADPLANE_SERVICE_*/HEADPLANE_PORT_* variables would become config keys (D10)");
       assert.equal(container.image, "ghcr.io/tale/headplane:0.6.0");
       assert.deepEqual(container.securityContext.capabilities, { drop: ["ALL"] });
 

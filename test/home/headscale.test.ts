@@ -11,12 +11,13 @@ import { headscalePolicies } from "../../components/home/headscale";
 import { renderBootstrapScript, ROUTER_KEY_EXPIRATION } from "../../components/home/tailnetBootstrap";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
 import { homeRefusal, validHomeRaw } from "../support/fixtures";
+import { kubectlCalls, writeKubectlStandIn } from "./fixtures/kubectlStandIn";
 import { resourceOf, resourcesOf, runEdge, runHome } from "../support/offline";
 import { requireRealTools, run, tryRun } from "../support/realTools";
 
 const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "fixtures", name), "utf8"));
-const checkConfig = ajv.compile(fixture("headscale-v0.26-config.schema.json"));
+const checkConfig = ajv.compile(fixture("headscale-v0.29-config.schema.json"));
 const checkPolicy = ajv.compile(fixture("headscale-policy-v2.schema.json"));
 const problems = (check: typeof checkConfig, value: unknown) => (check(value) ? [] : (check.errors ?? []).map((e) => `${e.instancePath} ${e.message}`));
 
@@ -41,7 +42,7 @@ describe("Headscale", function () {
   this.timeout(60000);
 
   describe("config renderer", () => {
-    it("renders YAML with exactly the keys Headscale v0.26 reads, checked against the version's schema", () => {
+    it("renders YAML with exactly the keys Headscale v0.29 reads, checked against the version's schema", () => {
       const rendered = parse(renderHeadscaleConfig(SPEC));
       assert.deepEqual(problems(checkConfig, rendered), []);
       assert.equal(rendered.server_url, "https://headscale.example.com");
@@ -108,6 +109,23 @@ describe("Headscale", function () {
       assert.match(refuse(tailnet({ acls: [{ from: ["admins"], to: ["printer:631"] }] })), /homelab:tailnet\.acls\[0\]\.to\[0\]: "printer" is not a host; known hosts are lan, services, nas/);
       assert.match(refuse(tailnet({ users: ["subnet-router"] , groups: {}, acls: [] })), /"subnet-router" is reserved for the subnet router/);
     });
+    it("refuses ACL ports Headscale's policy parser refuses (above 65535, 0, a reversed range), which would crash-loop it", () => {
+      const to = (target: string) => refuse({ tailnet: JSON.stringify({ ...TAILNET, acls: [{ from: ["admins"], to: [target] }] }) });
+      assert.match(to("nas:70000"), /homelab:tailnet\.acls\[0\]\.to\[0\]: "nas:70000" has port 70000, outside 1-65535/);
+      assert.match(to("nas:0"), /"nas:0" has port 0, outside 1-65535/);
+      assert.match(to("nas:445,500-400"), /"nas:445,500-400" has the range 500-400, whose first port is above its last/);
+      assert.match(to("nas:1-2-3"), /must be host, host:port, host:port,port or host:first-last/);
+      for (const target of ["nas:445", "lan:1-65535", "lan:*", "nas:22,80-90"]) {
+        assert.doesNotThrow(() => parseHomeConfig({ ...validHomeRaw(), tailnet: JSON.stringify({ ...TAILNET, acls: [{ from: ["admins"], to: [target] }] }) }), target);
+      }
+    });
+    it("refuses a router image whose containerboot would crash-loop without a service-account token (D1: before v1.96.0)", () => {
+      assert.match(refuse({ subnetRouterImage: "docker.io/tailscale/tailscale:v1.86.2" }), /homelab:subnetRouterImage: "docker\.io\/tailscale\/tailscale:v1\.86\.2" is older than Tailscale v1\.96\.0: its containerboot opens the Kubernetes client/);
+      assert.match(refuse({ subnetRouterImage: "docker.io/tailscale/tailscale:v1.95.9" }), /older than Tailscale v1\.96\.0/);
+      for (const image of ["docker.io/tailscale/tailscale:v1.96.0", "docker.io/tailscale/tailscale:v2.0.0", `docker.io/tailscale/tailscale@sha256:${"a".repeat(64)}`]) {
+        assert.doesNotThrow(() => parseHomeConfig({ ...validHomeRaw(), subnetRouterImage: image }), image);
+      }
+    });
   });
 
   describe("bootstrap script, run by sh against a stand-in kubectl", function () {
@@ -115,31 +133,30 @@ describe("Headscale", function () {
     beforeEach(function () {
       requireRealTools(this, ["sh", "jq", "shellcheck"]);
       dir = mkdtempSync(join(tmpdir(), "hs-bootstrap-"));
-      // A kubectl that plays the API server and the Headscale CLI from files, logging every call.
+      // The Headscale CLI played from files: users list/create and preauthkeys create, as v0.29's JSON output looks.
       writeFileSync(
-        join(dir, "kubectl"),
+        join(dir, "headscale"),
         `#!/bin/sh
 state=${dir}
-echo "$*" >> "$state/calls"
 case "$*" in
-  *"get secret"*) cat "$state/secret" 2>/dev/null; exit 0 ;;
-  *"patch secret"*) printf '%s' "$*" | sed 's/.*"authkey":"\\([^"]*\\)".*/\\1/' > "$state/secret"; exit 0 ;;
-  *"users list"*) cat "$state/users"; exit 0 ;;
-  *"users create"*) echo '[{"id":"7","name":"subnet-router"}]' > "$state/users"; exit 0 ;;
-  *"preauthkeys create"*) cat "$state/preauthkey"; exit 0 ;;
+  "users list"*) cat "$state/users"; exit 0 ;;
+  "users create"*) echo '[{"id":7,"name":"subnet-router"}]' > "$state/users"; exit 0 ;;
+  "preauthkeys create"*) cat "$state/preauthkey"; exit 0 ;;
 esac
 echo "unexpected: $*" >&2; exit 2
 `,
       );
-      chmodSync(join(dir, "kubectl"), 0o755);
-      writeFileSync(join(dir, "users"), "[]");
+      chmodSync(join(dir, "headscale"), 0o755);
+      writeKubectlStandIn(dir, join(dir, "headscale"));
+      // What v0.29.2 prints with no users yet (seen in test/e2e/headscale.test.ts).
+      writeFileSync(join(dir, "users"), "null");
       writeFileSync(join(dir, "preauthkey"), '{"key":"hskey-1234","reusable":true}');
     });
     afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
 
     const script = () => renderBootstrapScript({ headscaleNamespace: "headscale", headscalePod: "headscale-0", user: "subnet-router", secretNamespace: "tailnet-router", secretName: "subnet-router-authkey", retrySeconds: 0 });
     const runScript = () => tryRun("sh", ["-c", `PATH=${dir}:$PATH sh -s`], script());
-    const calls = () => readFileSync(join(dir, "calls"), "utf8").trim().split("\n");
+    const calls = () => kubectlCalls(dir);
 
     it("passes shellcheck", () => {
       writeFileSync(join(dir, "bootstrap.sh"), script());
@@ -150,6 +167,7 @@ echo "unexpected: $*" >&2; exit 2
       const result = runScript();
       assert.equal(result.status, 0, result.stderr);
       assert.equal(readFileSync(join(dir, "secret"), "utf8"), "hskey-1234");
+      assert.equal(result.stderr, "", "a server with no users lists null, which jq must not trip over (D8)");
       assert.ok(calls().includes("--namespace headscale exec headscale-0 --container headscale -- headscale users create subnet-router"));
       assert.ok(calls().includes(`--namespace headscale exec headscale-0 --container headscale -- headscale preauthkeys create --user 7 --reusable --expiration ${ROUTER_KEY_EXPIRATION} --output json`));
     });
@@ -185,7 +203,7 @@ echo "unexpected: $*" >&2; exit 2
       const pod = set.spec.template.spec;
       assert.deepEqual(pod.initContainers.map((c: any) => [c.name, c.securityContext.capabilities.add]), [["tunnel-setup", ["NET_ADMIN"]]]);
       assert.deepEqual(pod.containers[0].securityContext.capabilities, { drop: ["ALL"] });
-      assert.equal(pod.containers[0].image, "docker.io/headscale/headscale:v0.26.1");
+      assert.equal(pod.containers[0].image, "docker.io/headscale/headscale:v0.29.2");
       const ns = resourceOf(home, "kubernetes:core/v1:Namespace", "headscale").inputs.metadata as any;
       assert.equal(ns.labels["pod-security.kubernetes.io/enforce"], "privileged");
       const route = resourceOf(home, "kubernetes:traefik.io/v1alpha1:IngressRoute", "headscale-route").inputs.spec as any;
@@ -194,6 +212,7 @@ echo "unexpected: $*" >&2; exit 2
       assert.equal(wg, (edge.outputs.homePeerConfigs.value as any).derp, "the edge's derp peer config, as exported");
       assert.match(wg, /PostUp = ip -4 rule add ipproto udp sport 3478 lookup 51820/);
       assert.equal(resourceOf(home, "kubernetes:core/v1:PersistentVolumeClaim", "headscale-data").options.retainOnDelete, true);
+      assert.deepEqual(resourcesOf(home, "kubernetes:cilium.io/v2:CiliumNetworkPolicy").filter((r) => r.name.startsWith("headscale")).map((r) => r.name), [], "with its own DERP map, no egress beyond the tunnel");
       const config = parse(home.artifacts["headscale-config.yaml"]);
       assert.deepEqual(problems(checkConfig, config), []);
       assert.deepEqual([config.derp.server.ipv4, config.derp.server.ipv6], [edge.outputs.publicIpv4.value, edge.outputs.publicIpv6.value]);
@@ -209,7 +228,7 @@ echo "unexpected: $*" >&2; exit 2
       const roles = resourcesOf(home, "kubernetes:rbac.authorization.k8s.io/v1:Role").map((r) => r.inputs.rules as any[]);
       assert.deepEqual(roles.flat().map((rule) => [rule.resources[0], rule.resourceNames, rule.verbs]), [
         ["pods", ["headscale-0"], ["get"]],
-        ["pods/exec", ["headscale-0"], ["create"]],
+        ["pods/exec", ["headscale-0"], ["get", "create"]],
         ["secrets", ["subnet-router-authkey"], ["get", "update", "patch"]],
       ]);
       const secret = resourceOf(home, "kubernetes:core/v1:Secret", "subnet-router-authkey");
@@ -221,6 +240,8 @@ echo "unexpected: $*" >&2; exit 2
       assert.equal(env.TS_ROUTES, "192.168.1.0/24");
       assert.equal(env.TS_EXTRA_ARGS, "--login-server=https://headscale.example.com");
       assert.equal(env.TS_USERSPACE, "true", "no TUN device, no capability");
+      assert.equal(env.TS_AUTH_ONCE, "true", "a restart reuses the node's state instead of logging in with the key again (D9)");
+      assert.equal(env.TS_KUBE_SECRET, "", "state on the claim, so containerboot (v1.96.0 and later) makes no kube client (D1)");
     });
 
     it("without DERP, keeps Headscale's namespace restricted and its pod free of the tunnel", async () => {
@@ -229,7 +250,13 @@ echo "unexpected: $*" >&2; exit 2
       assert.equal(ns.labels["pod-security.kubernetes.io/enforce"], "restricted");
       const pod = (resourceOf(home, "kubernetes:apps/v1:StatefulSet", "headscale").inputs.spec as any).template.spec;
       assert.deepEqual(pod.initContainers, []);
-      assert.equal(parse(home.artifacts["headscale-config.yaml"]).derp.server.enabled, false);
+      const config = parse(home.artifacts["headscale-config.yaml"]);
+      assert.equal(config.derp.server.enabled, false);
+      // Headscale fetches this map at start and exits on an empty one (D3): its namespace must let it out to that host.
+      assert.deepEqual(config.derp.urls, [TAILSCALE_DERP_MAP]);
+      const egress = (resourceOf(home, "kubernetes:cilium.io/v2:CiliumNetworkPolicy", "headscale-derp-map").inputs.spec as any).egress;
+      assert.deepEqual(egress.at(-1), { toFQDNs: [{ matchName: new URL(TAILSCALE_DERP_MAP).hostname }], toPorts: [{ ports: [{ port: "443", protocol: "TCP" }] }] });
+      assert.deepEqual(egress[0].toPorts[0].rules, { dns: [{ matchPattern: "*" }] }, "names are seen by Cilium's DNS proxy");
     });
   });
 });
