@@ -1,13 +1,13 @@
 import { strict as assert } from "node:assert";
 import { proxyProtocolSources } from "../../policy/proxyProtocol";
-import { planStacks } from "../../tools/offline/planStacks";
 import { PolicyTarget, runPolicies, targetsOf } from "../../tools/offline/policyRunner";
+import { runHome } from "../support/offline";
 
-describe("policy: home-proxy-protocol-sources over the shipped home plan", function () {
+describe("policy: home-proxy-protocol-sources over the home stack", function () {
   this.timeout(120000);
   let targets: PolicyTarget[];
   before(async () => {
-    targets = targetsOf((await planStacks(["home"])).stacks[0].run.resources);
+    targets = targetsOf((await runHome()).resources);
   });
   const edit = (name: string, change: (props: Record<string, any>) => Record<string, any>) => targets.map((t) => (t.name === name ? { ...t, props: change(t.props) } : t));
 

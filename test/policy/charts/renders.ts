@@ -8,7 +8,9 @@ import { chartEntrypointArgs, TRAEFIK_CHART_PORTS } from "./traefikChart";
 /*
  * The objects the charts render with this program's values, written out by hand from each chart's templates: under
  * mocks a helm.v4.Chart has no children, so the pack never sees them offline. The workflow's real preview runs the
- * pack over the charts' actual output.
+ * pack over the charts' actual output. Helm hooks are left out, as Pulumi's helm v4 Chart never applies them
+ * (pulumi-kubernetes provider/pkg/provider/helm/v4/chart.go sets DisableHooks): cert-manager's startupapicheck Job and
+ * kube-prometheus-stack's admission-create/patch Jobs do not exist on a cluster this program builds.
  */
 
 const cilium = renderCiliumValues({ k8sServiceHost: "192.168.1.10", k8sServicePort: 6443, podCidr: "10.42.0.0/16", gatewayApi: false }) as any;
@@ -93,7 +95,6 @@ export const certManager = [
   deployment("Deployment", "cert-manager", "cert-manager", certManagerPod("cert-manager-controller", { livenessProbe: probe("/livez", 9403) })),
   deployment("Deployment", "cert-manager", "cert-manager-cainjector", certManagerPod("cert-manager-cainjector", {})),
   deployment("Deployment", "cert-manager", "cert-manager-webhook", certManagerPod("cert-manager-webhook", { livenessProbe: probe("/livez", 6080), readinessProbe: probe("/healthz", 6080) })),
-  deployment("Job", "cert-manager", "cert-manager-startupapicheck", { ...certManagerPod("cert-manager-startupapicheck", {}), restartPolicy: "OnFailure" }),
 ];
 
 export const reflector = deployment("Deployment", "reflector", "reflector", {
@@ -148,13 +149,6 @@ export const monitoring = [
   nodeExporter,
   controller("monitoring", "kube-prometheus-stack-operator", "quay.io/prometheus-operator/prometheus-operator:v0.85.0", stack.prometheusOperator, ["/healthz", 10250]),
   controller("monitoring", "kube-prometheus-stack-kube-state-metrics", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0", stack["kube-state-metrics"], ["/livez", 8080]),
-  ...["create", "patch"].map((step) =>
-    deployment("Job", "monitoring", `kube-prometheus-stack-admission-${step}`, {
-      restartPolicy: "OnFailure",
-      securityContext: { ...nobodyPod, runAsUser: 2000, runAsGroup: 2000, fsGroup: 2000 },
-      containers: [{ name: step, image: "registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.6.2", resources: stack.prometheusOperator.admissionWebhooks.patch.resources, securityContext: restrictedContainer }],
-    }),
-  ),
   deployment("Deployment", "monitoring", "blackbox-exporter", {
     automountServiceAccountToken: false,
     securityContext: blackbox.podSecurityContext,
