@@ -9,6 +9,7 @@ import { typedCustomResource } from "./customResource";
 import { podSecurityLabels } from "./podSecurity";
 import { caTargets, reflectionAnnotations, wildcardTargets } from "./reflection";
 import { WILDCARD_SECRET } from "./traefikValues";
+import { WEBHOOK_CA_INJECTED } from "./webhooks";
 
 export interface CertManagerArgs {
   /** Exact chart version. */
@@ -27,12 +28,7 @@ export const ISSUERS = { internalCa: "homelab-ca", acme: "letsencrypt" } as cons
 const CA_SECRET = "homelab-ca";
 /** Ten years: the internal CA is trusted by hand on every client, so it should change rarely. */
 const CA_VALIDITY_HOURS = 87600;
-/**
- * Pulumi waits on this before the chart counts as ready: cainjector has put the webhook's CA into its configuration
- * (pulumi-kubernetes provider/pkg/metadata/overrides.go ReadyCondition; a jsonpath without a value waits until the
- * field exists). The chart's own gate, the startupapicheck Job, is a Helm hook, and helm.v4.Chart drops hooks.
- */
-export const WEBHOOK_CA_INJECTED = { "pulumi.com/waitFor": "jsonpath={.webhooks[0].clientConfig.caBundle}" };
+
 const TOKEN_SECRET = { name: "cloudflare-api-token", key: "api-token" };
 const issuerRef = (name: string) => ({ name, kind: "ClusterIssuer", group: "cert-manager.io" });
 // Makes the provider wait until cert-manager reports the certificate Ready, so what follows can read its Secret.
@@ -65,7 +61,7 @@ export class CertManager extends pulumi.ComponentResource {
           resources: small,
           cainjector: { resources: small },
           webhook: { resources: small, validatingWebhookConfigurationAnnotations: WEBHOOK_CA_INJECTED, mutatingWebhookConfigurationAnnotations: WEBHOOK_CA_INJECTED },
-          // A Helm hook, which helm.v4.Chart never applies; the webhook annotations above take its place.
+          // A Helm hook, which helm.v4.Chart never applies; the webhook annotations above gate the issuers instead.
           startupapicheck: { enabled: false },
           // Split DNS at home can answer for the zone; DNS-01 checks must ask the public internet.
           dns01RecursiveNameserversOnly: true,

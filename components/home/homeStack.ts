@@ -90,7 +90,7 @@ export function buildHomeStack(): StackBuild {
     { providers: [provider], dependsOn: [traefik.chart] },
   );
 
-  buildApps(config, { traefik, cilium }, provider);
+  buildApps(config, { traefik, cilium, certManager }, provider);
   const tailnet = buildTailnet(config, edge, { traefik, cilium }, provider);
   const headscale = tailnet?.headscale;
 
@@ -134,7 +134,7 @@ export function namespaceWaivers(services: ServiceConfig[]): Map<string, PodSecu
 }
 
 /** The monitoring stack when the catalog has a prometheus entry, then every app, each group's namespace made once. */
-function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cilium }, provider: k8s.Provider): void {
+function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cilium; certManager: CertManager }, provider: k8s.Provider): void {
   const afterNetwork = { providers: [provider], dependsOn: [cluster.traefik.chart, ...cluster.cilium.ready] };
   const prometheus = config.services.find((s) => s.component === "prometheus");
   const monitoring =
@@ -142,7 +142,8 @@ function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cili
     new Monitoring(
       "monitoring",
       { entry: prometheus, catalog: config.services, versions: config.monitoringCharts, prometheus: config.prometheus, traefikNamespace: cluster.traefik.namespace, forwardAuth: config.forwardAuth },
-      afterNetwork,
+      // cert-manager issues the operator's webhook certificate, so its CRDs and webhook must be up first.
+      { ...afterNetwork, dependsOn: [...afterNetwork.dependsOn, cluster.certManager] },
     );
   const namespaces = new Map(
     [...namespaceWaivers(config.services)].map(([name, waivers]) => [name, new AppNamespace(`namespace-${name}`, { namespace: name, waivers }, { providers: [provider] })]),

@@ -1,5 +1,6 @@
 import { ICiliumNetworkPolicy } from "@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy";
 import { IProbe } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/Probe";
+import { IPrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MONITORING_NAMESPACE } from "../config/catalog";
@@ -14,6 +15,7 @@ import {
   PROMETHEUS_POD_LABEL,
   PROMETHEUS_STACK_RELEASE,
   PrometheusStackSpec,
+  PUBLIC_PROBE_ALERTS,
   publicProbes,
   renderBlackboxValues,
   renderPrometheusStackValues,
@@ -128,6 +130,13 @@ export class Monitoring extends pulumi.ComponentResource {
       typedCustomResource<IProbe>(`${name}-${probe.name}`, { apiVersion: "monitoring.coreos.com/v1", kind: "Probe", metadata: { name: probe.name, namespace: MONITORING_NAMESPACE }, spec: probe.spec }, afterCrds);
     }
     this.probes = probes.map((p) => p.name);
+    if (probes.length) {
+      typedCustomResource<IPrometheusRule>(
+        `${name}-public-probes`,
+        { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: PUBLIC_PROBE_ALERTS.name, namespace: MONITORING_NAMESPACE }, spec: { groups: [PUBLIC_PROBE_ALERTS] } },
+        afterCrds,
+      );
+    }
 
     registerRoute(name, { service: args.entry, namespace: MONITORING_NAMESPACE, backend: { name: `${PROMETHEUS_STACK_RELEASE}-prometheus`, port: args.entry.port }, forwardAuth: args.forwardAuth }, afterCrds);
     this.registerOutputs({ namespace: this.namespace, probes: this.probes });

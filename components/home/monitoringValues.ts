@@ -1,6 +1,7 @@
 import { IProbe } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/Probe";
 import { ServiceConfig } from "../config/schema";
 import { RESTRICTED_CONTAINER } from "./podSecurity";
+import { WEBHOOK_CA_INJECTED } from "./webhooks";
 
 /** Fixed release names, so the Services they create have names the routes and probes can use. */
 export const PROMETHEUS_STACK_RELEASE = "kube-prometheus-stack";
@@ -11,6 +12,8 @@ export const NODE_EXPORTER_NAMESPACE = "node-exporter";
 export const PROMETHEUS_POD_LABEL = { "app.kubernetes.io/name": "prometheus" };
 export const BLACKBOX_POD_LABEL = { "app.kubernetes.io/name": "prometheus-blackbox-exporter" };
 export const BLACKBOX_PORT = 9115;
+/** The Probes' job labels, which their alert rules select. */
+export const PUBLIC_PROBE_JOBS = { https: "public-https", tcp: "public-tcp" } as const;
 /** Blackbox modules: a public hostname must answer over HTTPS with a 2xx after redirects; raw TCP ports must accept. */
 export const PROBE_MODULES = { https: "https_2xx", tcp: "tcp_connect" } as const;
 
@@ -37,8 +40,23 @@ export function renderPrometheusStackValues(spec: PrometheusStackSpec): Record<s
     prometheusOperator: {
       resources: resources("50m", "128Mi", "256Mi"),
       containerSecurityContext: RESTRICTED_CONTAINER,
-      admissionWebhooks: { patch: { resources: resources("10m", "32Mi", "64Mi") } },
+      // The operator's webhook certificate: the chart's default makes it in Helm hook Jobs, which helm.v4.Chart never
+      // runs, and the operator then waits forever for its Secret. cert-manager issues it instead, without hooks
+      // (kube-prometheus-stack 77.5.0 templates/prometheus-operator/certmanager.yaml).
+      admissionWebhooks: {
+        certManager: { enabled: true },
+        patch: { enabled: false },
+        // failurePolicy is Fail without the patch Jobs: rules made before cainjector has run would be refused.
+        validatingWebhookConfiguration: { annotations: WEBHOOK_CA_INJECTED },
+        mutatingWebhookConfiguration: { annotations: WEBHOOK_CA_INJECTED },
+      },
     },
+    // Off, each with its chart's absent() alert: Cilium replaces kube-proxy, and k3s, Talos and kubeadm all bind the
+    // controller manager's, the scheduler's and etcd's metrics to the node's loopback, where no scrape reaches.
+    kubeProxy: { enabled: false },
+    kubeControllerManager: { enabled: false },
+    kubeScheduler: { enabled: false },
+    kubeEtcd: { enabled: false },
     "kube-state-metrics": { resources: resources("20m", "64Mi", "256Mi"), containerSecurityContext: RESTRICTED_CONTAINER },
     "prometheus-node-exporter": {
       namespaceOverride: NODE_EXPORTER_NAMESPACE,
@@ -99,10 +117,37 @@ export function publicProbes(services: ServiceConfig[], namespace: string): Prob
     .flatMap((s) => [
       {
         name: `public-${s.name}`,
-        spec: { jobName: "public-https", prober, module: PROBE_MODULES.https, interval: "60s", targets: { staticConfig: { static: [`https://${s.hostname}${s.healthPath ?? "/"}`], labels: { service: s.name } } } },
+        spec: { jobName: PUBLIC_PROBE_JOBS.https, prober, module: PROBE_MODULES.https, interval: "60s", targets: { staticConfig: { static: [`https://${s.hostname}${s.healthPath ?? "/"}`], labels: { service: s.name } } } },
       },
       ...(s.tcpPorts?.length
-        ? [{ name: `public-${s.name}-tcp`, spec: { jobName: "public-tcp", prober, module: PROBE_MODULES.tcp, interval: "60s", targets: { staticConfig: { static: s.tcpPorts.map((p) => `${s.hostname}:${p}`), labels: { service: s.name } } } } }]
+        ? [{ name: `public-${s.name}-tcp`, spec: { jobName: PUBLIC_PROBE_JOBS.tcp, prober, module: PROBE_MODULES.tcp, interval: "60s", targets: { staticConfig: { static: s.tcpPorts.map((p) => `${s.hostname}:${p}`), labels: { service: s.name } } } } }]
         : []),
     ]);
 }
+
+/** The alerts on the public probes: a public hostname that stops answering through the edge pages someone. */
+export const PUBLIC_PROBE_ALERTS = {
+  name: "public-probes",
+  rules: [
+    {
+      alert: "PublicEndpointDown",
+      expr: `probe_success{job=~"${PUBLIC_PROBE_JOBS.https}|${PUBLIC_PROBE_JOBS.tcp}"} == 0`,
+      for: "5m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "{{ $labels.service }} does not answer at {{ $labels.instance }} from the internet's side",
+        description: "The blackbox probe through public DNS, the edge, the tunnel and Traefik has failed for 5 minutes.",
+      },
+    },
+    {
+      alert: "PublicCertificateExpiresSoon",
+      expr: `probe_ssl_earliest_cert_expiry{job="${PUBLIC_PROBE_JOBS.https}"} - time() < 14 * 86400`,
+      for: "1h",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "The certificate {{ $labels.instance }} serves expires within 14 days",
+        description: "cert-manager renews 30 days ahead, so renewal is failing: see the wildcard Certificate's events.",
+      },
+    },
+  ],
+};

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { readHomeOutputs } from "../../components/contract/home";
-import { CERT_MANAGER_NAMESPACE, ISSUERS, WEBHOOK_CA_INJECTED } from "../../components/home/certManager";
+import { CERT_MANAGER_NAMESPACE, ISSUERS } from "../../components/home/certManager";
+import { WEBHOOK_CA_INJECTED } from "../../components/home/webhooks";
 import { LB_POOL_NAME } from "../../components/home/cilium";
 import { typedCustomResource } from "../../components/home/customResource";
 import { gatewayRoutes } from "../../components/home/homeStack";

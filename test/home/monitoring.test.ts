@@ -1,17 +1,27 @@
 import { strict as assert } from "node:assert";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
 import { appNamespace } from "../../components/config/catalog";
 import { parseHomeConfig, RESERVED_NAMESPACES, ServiceConfig } from "../../components/config/schema";
 import { monitoringClusterPolicy, monitoringPolicies } from "../../components/home/monitoring";
-import { NODE_EXPORTER_NAMESPACE, PROBE_MODULES, publicProbes, renderBlackboxValues, renderPrometheusStackValues } from "../../components/home/monitoringValues";
+import { NODE_EXPORTER_NAMESPACE, PROBE_MODULES, PUBLIC_PROBE_ALERTS, PUBLIC_PROBE_JOBS, publicProbes, renderBlackboxValues, renderPrometheusStackValues } from "../../components/home/monitoringValues";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
 import { validEdgeRaw, validHomeRaw } from "../support/fixtures";
 import { resourceOf, resourcesOf, runHome } from "../support/offline";
+import { requireRealTools, run } from "../support/realTools";
+import { WEBHOOK_CA_INJECTED } from "../../components/home/webhooks";
 
 const fixtureCatalog = (): ServiceConfig[] => parseHomeConfig(validHomeRaw()).services;
 const CR = (type: string) => `kubernetes:${type}`;
 
 describe("monitoring", function () {
   this.timeout(60000);
+  let home: Awaited<ReturnType<typeof runHome>>;
+  before(async () => {
+    home = await runHome();
+  });
 
   it("has Prometheus pick up every monitor, probe and rule in the cluster, keep its data on a claim, and leave Grafana to the catalog", () => {
     const values = renderPrometheusStackValues({ port: 9090, retention: "30d", storageSize: "50Gi", storageClass: "bulk" }) as any;
@@ -22,6 +32,65 @@ describe("monitoring", function () {
     assert.equal(values.grafana.enabled, false);
     assert.equal(values["prometheus-node-exporter"].namespaceOverride, NODE_EXPORTER_NAMESPACE);
     assert.deepEqual(Object.keys(renderBlackboxValues().config as object), ["modules"]);
+  });
+
+  it("starts the operator without Helm hooks, and monitors nothing the cluster does not expose", () => {
+    const values = renderPrometheusStackValues({ port: 9090, retention: "30d", storageSize: "50Gi" }) as any;
+    // kube-prometheus-stack 77.5.0: the admission Secret comes from hook Jobs (admission-webhooks/job-patch/) unless
+    // certManager.enabled, which makes it with Certificate objects (prometheus-operator/certmanager.yaml).
+    const webhooks = values.prometheusOperator.admissionWebhooks;
+    assert.deepEqual([webhooks.certManager, webhooks.patch], [{ enabled: true }, { enabled: false }]);
+    // Without the patch Jobs the webhooks fail closed, so nothing may call them before cainjector has injected their CA.
+    assert.deepEqual(webhooks.validatingWebhookConfiguration.annotations, WEBHOOK_CA_INJECTED);
+    assert.deepEqual(webhooks.mutatingWebhookConfiguration.annotations, WEBHOOK_CA_INJECTED);
+    // Each gates its Service, ServiceMonitor and absent() alert (rules-1.14/kubernetes-system-*.yaml, etcd.yaml).
+    for (const monitor of ["kubeProxy", "kubeControllerManager", "kubeScheduler", "kubeEtcd"]) assert.deepEqual(values[monitor], { enabled: false }, monitor);
+  });
+
+  it("waits for cert-manager before the chart, which asks it for the operator's webhook certificate", () => {
+    // The SDK expands a component in dependsOn to the resources under it.
+    const monitoring = resourceOf(home, "homelab:home:Monitoring", "monitoring");
+    assert.ok(monitoring.options.dependsOn.includes(resourceOf(home, CR("helm.sh/v4:Chart"), "cert-manager").urn));
+  });
+
+  it("alerts when a public probe fails for five minutes, as promtool runs the rule", function () {
+    const rule = resourceOf(home, CR("monitoring.coreos.com/v1:PrometheusRule"), "monitoring-public-probes");
+    assert.deepEqual((rule.inputs.spec as any).groups, [PUBLIC_PROBE_ALERTS]);
+    requireRealTools(this, ["promtool"]);
+    const dir = mkdtempSync(join(tmpdir(), "promtool-"));
+    const rules = join(dir, "rules.yaml");
+    writeFileSync(rules, stringify({ groups: [PUBLIC_PROBE_ALERTS] }));
+    run("promtool", ["check", "rules", rules]);
+    const [https, tcp] = [PUBLIC_PROBE_JOBS.https, PUBLIC_PROBE_JOBS.tcp];
+    const jellyfin = `job="${https}", instance="https://jellyfin.example.com/", service="jellyfin"`;
+    const tests = {
+      rule_files: [rules],
+      evaluation_interval: "1m",
+      tests: [
+        {
+          interval: "1m",
+          input_series: [
+            { series: `probe_success{${jellyfin}}`, values: "1 1 0 0 0 0 0 0 0 0" },
+            { series: `probe_success{job="${tcp}", instance="mc.example.com:25565", service="minecraft"}`, values: "1x10" },
+            { series: `probe_ssl_earliest_cert_expiry{${jellyfin}}`, values: "1e12x10" },
+          ],
+          alert_rule_test: [
+            { eval_time: "5m", alertname: "PublicEndpointDown", exp_alerts: [] },
+            {
+              eval_time: "8m",
+              alertname: "PublicEndpointDown",
+              exp_alerts: [{ exp_labels: { severity: "critical", job: https, instance: "https://jellyfin.example.com/", service: "jellyfin" }, exp_annotations: { summary: "jellyfin does not answer at https://jellyfin.example.com/ from the internet's side", description: PUBLIC_PROBE_ALERTS.rules[0].annotations.description } }],
+            },
+            { eval_time: "8m", alertname: "PublicCertificateExpiresSoon", exp_alerts: [] },
+          ],
+        },
+      ],
+    };
+    const testFile = join(dir, "tests.yaml");
+    writeFileSync(testFile, stringify(tests));
+    run("promtool", ["test", "rules", testFile]);
+    writeFileSync(rules, stringify({ groups: [{ ...PUBLIC_PROBE_ALERTS, rules: [{ ...PUBLIC_PROBE_ALERTS.rules[0], expr: "probe_success{job=~" }] }] }));
+    assert.throws(() => run("promtool", ["check", "rules", rules]), /parse error|could not parse/i, "the check is real");
   });
 
   it("probes every public hostname over HTTPS, and each raw TCP port, through the blackbox exporter", () => {
