@@ -4,8 +4,6 @@ import { podSecurityLabels } from "./podSecurity";
 import { ENTRYPOINTS, renderTraefikValues, TraefikValuesSpec, TUNNEL_SERVICE_SUFFIX } from "./traefikValues";
 
 export interface TraefikArgs extends TraefikValuesSpec {
-  /** Exact chart version. */
-  version: string;
   /** The namespace of the tunnel gateway, the only one admitted to the tunnel entrypoints. */
   tunnelNamespace: string;
 }

@@ -15,6 +15,8 @@ export const TUNNEL_SERVICE_SUFFIX = "tunnel";
 export const WILDCARD_SECRET = "wildcard-tls";
 
 export interface TraefikValuesSpec {
+  /** Exact chart version; the layout of the entrypoint settings follows it. */
+  version: string;
   /** Fixed LoadBalancer address, from the Cilium pool. */
   address: string;
   /** Where PROXY headers may come from: the pod network, where the tunnel gateway lives. */
@@ -28,20 +30,32 @@ export interface TraefikValuesSpec {
 const toHttps = { entryPoint: { to: "websecure" satisfies EntrypointName, scheme: "https", permanent: true } };
 
 /**
+ * Where the chart reads an entrypoint's HTTP settings: `ports.<name>.redirections`/`.tls` up to chart 38,
+ * `ports.<name>.http.redirections`/`.http.tls` from 39 (values.schema.json refuses the old keys there). Before 34
+ * `redirections` did not exist (it was `redirectTo`).
+ */
+function httpSettings(version: string): (settings: Record<string, unknown>) => Record<string, unknown> {
+  const major = Number(/^v?(\d+)\./.exec(version)?.[1]);
+  if (!(major >= 34)) throw new Error(`homelab:traefikVersion "${version}": the Traefik values are written for chart 34 or later`);
+  return major >= 39 ? (settings) => ({ http: settings }) : (settings) => settings;
+}
+
+/**
  * Helm values for Traefik. The LAN entrypoints accept no PROXY header: anyone on the LAN could forge one. The tunnel
  * entrypoints trust PROXY v2 from the pod network only, are exposed on no Service but the internal one, and are no
  * default: a route that names no entrypoint lands on the LAN pair. The Ingress provider is off, so an Ingress (which
  * cannot name entrypoints but by annotation) is never served; catalog routes are IngressRoutes.
  */
 export function renderTraefikValues(spec: TraefikValuesSpec): Record<string, unknown> {
+  const http = httpSettings(spec.version);
   const trustProxy = { proxyProtocol: { trustedIPs: [spec.podCidr] } };
   const asDefault = (name: EntrypointName) => (DEFAULT_ENTRYPOINTS.includes(name) ? { asDefault: true } : {});
   return {
     ports: {
-      web: { ...ENTRYPOINTS.web, ...asDefault("web"), expose: { default: true }, redirections: toHttps },
-      websecure: { ...ENTRYPOINTS.websecure, ...asDefault("websecure"), expose: { default: true }, tls: { enabled: true } },
-      tunnelweb: { ...ENTRYPOINTS.tunnelweb, protocol: "TCP", expose: { default: false, [TUNNEL_SERVICE_SUFFIX]: true }, redirections: toHttps, ...trustProxy },
-      tunnelwebsecure: { ...ENTRYPOINTS.tunnelwebsecure, protocol: "TCP", expose: { default: false, [TUNNEL_SERVICE_SUFFIX]: true }, tls: { enabled: true }, ...trustProxy },
+      web: { ...ENTRYPOINTS.web, ...asDefault("web"), expose: { default: true }, ...http({ redirections: toHttps }) },
+      websecure: { ...ENTRYPOINTS.websecure, ...asDefault("websecure"), expose: { default: true }, ...http({ tls: { enabled: true } }) },
+      tunnelweb: { ...ENTRYPOINTS.tunnelweb, protocol: "TCP", expose: { default: false, [TUNNEL_SERVICE_SUFFIX]: true }, ...http({ redirections: toHttps }), ...trustProxy },
+      tunnelwebsecure: { ...ENTRYPOINTS.tunnelwebsecure, protocol: "TCP", expose: { default: false, [TUNNEL_SERVICE_SUFFIX]: true }, ...http({ tls: { enabled: true } }), ...trustProxy },
     },
     service: {
       type: "LoadBalancer",

@@ -3,7 +3,7 @@ import { renderCiliumValues } from "../../components/home/ciliumValues";
 import { podSecurityLabels, WAIVER_ANNOTATION, waiverAnnotations } from "../../components/home/podSecurity";
 import { TUNNEL_FED_ENTRYPOINTS } from "../../components/contract/policyNames";
 import { ENTRYPOINTS, renderTraefikValues } from "../../components/home/traefikValues";
-import { chartEntrypointArgs, TraefikPorts, traefikDefaultEntrypoints, TRAEFIK_CHART_PORTS } from "../policy/charts/traefikChart";
+import { chartEntrypointArgs, chartMajor, TraefikPorts, traefikDefaultEntrypoints, TRAEFIK_CHART_PORTS, TRAEFIK_CHART_VERSION } from "../policy/charts/traefikChart";
 
 describe("Helm values and namespace labels", () => {
   it("Cilium: kube-proxy replacement and L2 announcements always on, talking to the configured API server", () => {
@@ -16,8 +16,10 @@ describe("Helm values and namespace labels", () => {
     assert.equal(values.gatewayAPI.enabled, false);
   });
 
-  describe("Traefik", () => {
-    const values = renderTraefikValues({ address: "192.168.1.241", podCidr: "10.42.0.0/16", gatewayApi: true }) as Record<string, any>;
+  // The pinned chart, and the newest major, whose values.schema.json moved redirections and tls under `http`.
+  for (const version of [TRAEFIK_CHART_VERSION, "41.3.0"]) describe(`Traefik, chart ${version}`, () => {
+    const values = renderTraefikValues({ version, address: "192.168.1.241", podCidr: "10.42.0.0/16", gatewayApi: true }) as Record<string, any>;
+    const args = (ports: TraefikPorts) => chartEntrypointArgs(ports, chartMajor(version));
 
     it("takes a fixed pool address on a LoadBalancer with externalTrafficPolicy Cluster", () => {
       assert.equal(values.service.type, "LoadBalancer");
@@ -33,20 +35,23 @@ describe("Helm values and namespace labels", () => {
     });
 
     it("redirects both plain entrypoints to https on 443 by naming an entrypoint, as the chart requires since v34", () => {
-      const args = chartEntrypointArgs(values.ports);
+      const rendered = args(values.ports);
       for (const name of ["web", "tunnelweb"]) {
-        assert.ok(args.includes(`--entryPoints.${name}.http.redirections.entryPoint.to=:443`), `${name}: ${args.join(" ")}`);
-        assert.ok(args.includes(`--entryPoints.${name}.http.redirections.entryPoint.scheme=https`));
+        assert.ok(rendered.includes(`--entryPoints.${name}.http.redirections.entryPoint.to=:443`), `${name}: ${rendered.join(" ")}`);
+        assert.ok(rendered.includes(`--entryPoints.${name}.http.redirections.entryPoint.scheme=https`));
       }
-      // The chart's own check (tests/deployment-config_test.yaml): a port in place of a name fails the render.
-      assert.throws(() => chartEntrypointArgs({ ...values.ports, web: { ...values.ports.web, redirections: { entryPoint: { to: ":443" } } } }), /Cannot redirect web to :443: entryPoint not found/);
+      // The chart's own check (tests/deployment-config_test.yaml): a port in place of a name fails the render (both
+      // plain entrypoints share one redirect object, so the clone changes both).
+      const byPort = structuredClone(values.ports);
+      (byPort.web.http ?? byPort.web).redirections.entryPoint.to = ":443";
+      assert.throws(() => args(byPort), /Cannot redirect (tunnel)?web to :443: entryPoint not found/);
     });
 
     it("makes only the LAN pair the default for routes that name no entrypoint, and serves no Ingress", () => {
       const withChartPorts: TraefikPorts = { ...TRAEFIK_CHART_PORTS, ...values.ports };
       assert.deepEqual(traefikDefaultEntrypoints(withChartPorts), ["web", "websecure"]);
       for (const name of TUNNEL_FED_ENTRYPOINTS) assert.ok(!traefikDefaultEntrypoints(withChartPorts).includes(name));
-      assert.ok(chartEntrypointArgs(values.ports).includes("--entryPoints.websecure.asDefault=true"));
+      assert.ok(args(values.ports).includes("--entryPoints.websecure.asDefault=true"));
       // Without a flag every entrypoint is a default, the tunnel ones included: what the chart's defaults give.
       const unflagged = Object.fromEntries(Object.entries(withChartPorts).map(([n, p]) => [n, { ...p, asDefault: undefined }]));
       assert.deepEqual(traefikDefaultEntrypoints(unflagged), ["metrics", "tunnelweb", "tunnelwebsecure", "web", "websecure"]);
@@ -68,6 +73,10 @@ describe("Helm values and namespace labels", () => {
       assert.deepEqual(values.podSecurityContext.seccompProfile, { type: "RuntimeDefault" });
       assert.equal(values.providers.kubernetesGateway.enabled, true);
     });
+  });
+
+  it("Traefik: refuses a chart older than 34, whose redirections the values cannot express", () => {
+    assert.throws(() => renderTraefikValues({ version: "33.2.1", address: "192.168.1.241", podCidr: "10.42.0.0/16", gatewayApi: false }), /homelab:traefikVersion "33\.2\.1": .*chart 34 or later/);
   });
 
   it("labels namespaces for Pod Security admission, warning and auditing against restricted", () => {

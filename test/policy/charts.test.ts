@@ -8,6 +8,8 @@ import { validHomeRaw } from "../support/fixtures";
 import { NODE_EXPORTER_NAMESPACE } from "../../components/home/monitoringValues";
 import { proxyProtocolSources } from "../../policy/proxyProtocol";
 import { chartRenders, ciliumAgent, nodeExporter, traefikDeployment, traefikServices } from "./charts/renders";
+import { TRAEFIK_CHART_VERSION } from "./charts/traefikChart";
+import { loadStackConfig } from "../../tools/offline/stackConfig";
 
 describe("the pack over what the charts render", () => {
   const config = parseHomeConfig(validHomeRaw());
@@ -37,6 +39,10 @@ describe("the pack over what the charts render", () => {
     const moved = { ...ciliumAgent, props: { ...ciliumAgent.props, metadata: { name: "cilium", namespace: "networking" } } };
     const failed = new Set((await runPolicies(allPolicies, [moved])).filter((v) => v.level === "mandatory").map((v) => v.policy));
     for (const rule of ["k8s-host-namespaces", "k8s-capabilities", "k8s-host-path", "k8s-apparmor-selinux", "k8s-run-as-non-root"]) assert.ok(failed.has(rule), rule);
+  });
+
+  it("mirrors the Traefik chart at the version Pulumi.home.yaml pins", () => {
+    assert.equal(loadStackConfig("home", process.cwd()).config["homelab:traefikVersion"], TRAEFIK_CHART_VERSION);
   });
 
   it("finds Traefik's PROXY trust in the rendered Deployment's arguments, as a real preview shows it, without the Chart's values", async () => {

@@ -3,7 +3,7 @@ import { renderBlackboxValues, renderPrometheusStackValues } from "../../../comp
 import { renderTraefikValues } from "../../../components/home/traefikValues";
 import { PolicyTarget } from "../../../tools/offline/policyRunner";
 import { resource } from "../fixtures/build";
-import { chartEntrypointArgs, TRAEFIK_CHART_PORTS } from "./traefikChart";
+import { chartEntrypointArgs, chartMajor, TRAEFIK_CHART_PORTS, TRAEFIK_CHART_VERSION } from "./traefikChart";
 
 /*
  * The objects the charts render with this program's values, written out by hand from each chart's templates: under
@@ -14,7 +14,7 @@ import { chartEntrypointArgs, TRAEFIK_CHART_PORTS } from "./traefikChart";
  */
 
 const cilium = renderCiliumValues({ k8sServiceHost: "192.168.1.10", k8sServicePort: 6443, podCidr: "10.42.0.0/16", gatewayApi: false }) as any;
-const traefik = renderTraefikValues({ address: "192.168.1.241", podCidr: "10.42.0.0/16", gatewayApi: false }) as any;
+const traefik = renderTraefikValues({ version: TRAEFIK_CHART_VERSION, address: "192.168.1.241", podCidr: "10.42.0.0/16", gatewayApi: false }) as any;
 const digest = "@sha256:" + "ab".repeat(32);
 const probe = (path: string, port: number) => ({ httpGet: { path, port } });
 
@@ -67,7 +67,7 @@ export const traefikDeployment = deployment("Deployment", "traefik", "traefik", 
     {
       name: "traefik",
       image: "docker.io/traefik:v3.5.2",
-      args: chartEntrypointArgs({ ...TRAEFIK_CHART_PORTS, ...traefik.ports }),
+      args: chartEntrypointArgs({ ...TRAEFIK_CHART_PORTS, ...traefik.ports }, chartMajor(TRAEFIK_CHART_VERSION)),
       resources: traefik.resources,
       readinessProbe: probe("/ping", 8080),
       livenessProbe: probe("/ping", 8080),
