@@ -1,5 +1,6 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { API_CLIENT_EXEMPTIONS, CILIUM_EXEMPTION, HOST_ACCESS_EXEMPTIONS, describe, effective, exemptionAnnotation, exemptionOf, LONG_RUNNING, Workload, workloadOf, workloadRule } from "./workloads";
+import { exemptionAnnotation } from "../components/contract/policyNames";
+import { API_CLIENT_EXEMPTIONS, CILIUM_EXEMPTION, HOST_ACCESS_EXEMPTIONS, describe, effective, exemptionOf, LONG_RUNNING, Workload, workloadOf, workloadRule } from "./workloads";
 
 const perContainer = (w: Workload, problem: (c: Workload["containers"][number]) => string | undefined) =>
   w.containers.map((c) => problem(c)).filter((p): p is string => p !== undefined);
