@@ -4,12 +4,13 @@ import { stringify } from "yaml";
 import { ConfigError } from "../components/config/schema";
 import { crossStackProblems } from "./offline/crossStack";
 import { OfflineRun } from "./offline/engine";
+import { FAKE_PUBLIC_IPV4_ENV, fakePublicIpv4Prefix } from "./offline/fakes";
 import { chartsOf, manifestOf, renderManifest, validateManifest } from "./offline/manifests";
 import { contractSecretProblems, PlannedStack, planStacks, renderOutputsJson, renderResourcesJson, renderTree } from "./offline/planStacks";
 import { renderViolations } from "./offline/policyRunner";
 import { SECRET_PLACEHOLDER } from "./offline/stackConfig";
 
-const USAGE = "usage: npm run plan [-- --stack edge|home] [--out DIR]";
+const USAGE = "usage: npm run plan [-- --stack edge|home] [--out DIR] [--public-ipv4 A.B.C.0/24]";
 
 function parseArgs(argv: string[]): { stacks: PlannedStack[]; out: string } {
   let stacks: PlannedStack[] = ["edge", "home"];
@@ -19,6 +20,8 @@ function parseArgs(argv: string[]): { stacks: PlannedStack[]; out: string } {
     const value = inline ?? argv[++i];
     if (flag === "--stack" && (value === "edge" || value === "home")) stacks = [value];
     else if (flag === "--out" && value) out = value;
+    // The /24 the fake primary IPs come from (default 203.0.113.0/24), for tests that run the files somewhere real.
+    else if (flag === "--public-ipv4" && value) process.env[FAKE_PUBLIC_IPV4_ENV] = value;
     else {
       console.error(`${USAGE}\nunexpected argument: ${argv[i]}`);
       process.exit(2);
@@ -33,6 +36,12 @@ function parseArgs(argv: string[]): { stacks: PlannedStack[]; out: string } {
  */
 async function main() {
   const { stacks, out } = parseArgs(process.argv.slice(2));
+  try {
+    fakePublicIpv4Prefix();
+  } catch (err) {
+    console.error(`${USAGE}\n${(err as Error).message}`);
+    process.exit(2);
+  }
   const plan = await planStacks(stacks);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "policy-config.json"), `${JSON.stringify(plan.packConfig, null, 2)}\n`);

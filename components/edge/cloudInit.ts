@@ -9,6 +9,8 @@ export interface CloudInitSpec {
   wireguardInterface: string;
   sshdDropIn: string;
   applyScript: string;
+  /** The account the push logs in as; root login over SSH is allowed exactly when it is "root". */
+  sshUser: string;
 }
 
 /** Forwarding on for both families: the VPS routes DNATed flows into the tunnel. */
@@ -21,6 +23,9 @@ export const FORWARDING_SYSCTL = "net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.for
 export function renderCloudInit(spec: CloudInitSpec): string {
   const file = (path: string, content: string, permissions: string, defer = false) => ({ path, content, permissions, owner: "root:root", ...(defer ? { defer: true } : {}) });
   const document = {
+    // Said here so the image's cloud.cfg never decides it: a stock Debian cloud image refuses root's key
+    // (disable_root: true), Hetzner's accepts it.
+    disable_root: spec.sshUser !== "root",
     package_update: true,
     packages: ["nftables", "wireguard-tools"],
     write_files: [

@@ -77,7 +77,7 @@ export class Vps extends pulumi.ComponentResource {
       .all([args.wireguardConfig, applyScript])
       .apply(([wireguard, script]) => ({ ruleset, wireguard, sshdDropIn, script }));
     const userData = files.apply((f) =>
-      renderCloudInit({ paths: VPS_PATHS, ruleset: f.ruleset, wireguardConfig: f.wireguard, wireguardInterface: args.ruleset.tunnel, sshdDropIn: f.sshdDropIn, applyScript: f.script }),
+      renderCloudInit({ paths: VPS_PATHS, ruleset: f.ruleset, wireguardConfig: f.wireguard, wireguardInterface: args.ruleset.tunnel, sshdDropIn: f.sshdDropIn, applyScript: f.script, sshUser: args.update.sshUser }),
     );
 
     const sshKey = new hcloud.SshKey(name, { publicKey: args.sshPublicKey, labels }, { parent: this });

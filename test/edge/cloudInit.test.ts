@@ -14,6 +14,7 @@ const spec = {
   wireguardInterface: "wg0",
   sshdDropIn: "Port 22022\n",
   applyScript: "#!/bin/sh\necho apply\n",
+  sshUser: "root",
 };
 
 function writeUserData(text: string): string {
@@ -29,6 +30,11 @@ describe("cloud-init user-data", () => {
   it("is #cloud-config that installs nftables and wireguard-tools", () => {
     assert.ok(text.startsWith("#cloud-config\n"));
     assert.deepEqual(doc.packages, ["nftables", "wireguard-tools"]);
+  });
+
+  it("lets root log in with its key when the push logs in as root, and not otherwise, whatever the image's cloud.cfg says", () => {
+    assert.equal(doc.disable_root, false);
+    assert.equal(parse(renderCloudInit({ ...spec, sshUser: "deploy" })).disable_root, true);
   });
 
   it("writes every file verbatim, the WireGuard config readable by root only", () => {
