@@ -53,6 +53,11 @@ describe("npm run plan", function () {
     assert.match(first.stdout, /^ {2}pulumi:pulumi:StackReference edge$/m);
   });
 
+  it("says which operator-set secrets it planned with a stand-in, and how to set them for real", () => {
+    assert.match(first.stdout, /^planned with a stand-in for homelab:sshPrivateKey, which edge does not set: before a real deploy, pulumi config set --stack edge --secret sshPrivateKey$/m);
+    assert.doesNotMatch(first.stdout, /stand-in for .*, which home does not set/);
+  });
+
   it("runs the policy pack over each stack and writes the pack config the catalog implies", () => {
     assert.match(first.stdout, /policy pack \(edge\): 0 mandatory violation\(s\), 0 other finding\(s\)/);
     assert.match(first.stdout, /policy pack \(home\): 0 mandatory violation\(s\), 9 other finding\(s\)\n\[advisory\] k8s-exemptions\n/);

@@ -15,6 +15,8 @@ export interface StackPlan {
   run: OfflineRun;
   /** What the policy pack reports for this stack's resources. */
   violations: Violation[];
+  /** Operator-set secrets the stack does not set, planned with a stand-in; a real deploy needs each. */
+  standIns: string[];
 }
 
 export interface Plan {
@@ -42,7 +44,12 @@ export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): P
   const edgeConfig = loadPlanConfig("edge", dir);
   const homeConfig = loadPlanConfig("home", dir);
   const packConfig = packConfigFor(parseCommonConfig(projectKeys(edgeConfig.config)), stacks.includes("home") ? parseHomeConfig(projectKeys(homeConfig.config)) : undefined);
-  const withVerdicts = async (stack: PlannedStack, run: OfflineRun): Promise<StackPlan> => ({ stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig) });
+  const withVerdicts = async (stack: PlannedStack, run: OfflineRun): Promise<StackPlan> => ({
+    stack,
+    run,
+    violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig),
+    standIns: (stack === "edge" ? edgeConfig : homeConfig).standIns,
+  });
   const edge = await runOffline({ stack: "edge", project: edgeConfig.project, config: edgeConfig.config, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
   if (stacks.includes("edge")) plans.push(await withVerdicts("edge", edge));
   if (stacks.includes("home")) {
