@@ -1,6 +1,6 @@
 import { StackValidationArgs } from "@pulumi/policy";
 import { ANYWHERE, stackRule } from "./support";
-import { workloadOf } from "./workloads";
+import { containerArgs } from "./workloads";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -43,7 +43,7 @@ const fromChartValues = (r: Resource): TrustingEntrypoint[] =>
 
 /** From the arguments of a rendered Traefik container (the chart's _podtemplate.tpl), which a real preview shows. */
 function fromTraefikArgs(r: Resource): TrustingEntrypoint[] {
-  const args = (workloadOf(r.type, r.props)?.containers ?? []).flatMap((c) => ((c as { args?: string[] }).args ?? []) as string[]);
+  const args = containerArgs(r.type, r.props);
   const found = new Map<string, TrustingEntrypoint>();
   const at = (name: string) => found.get(name) ?? found.set(name, { namespace: r.props.metadata?.namespace ?? "default", name, trust: {}, urn: r.urn }).get(name)!;
   for (const arg of args) {

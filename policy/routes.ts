@@ -1,11 +1,13 @@
 import { StackValidationArgs } from "@pulumi/policy";
 import { ENTRYPOINTS, EXPOSURE_LABEL, TUNNEL_FED_ENTRYPOINTS } from "../components/contract/policyNames";
 import { stackRule } from "./support";
+import { containerArgs } from "./workloads";
 
 const INGRESS_ROUTE_KINDS = ["IngressRoute", "IngressRouteTCP", "IngressRouteUDP"].map((kind) => `kubernetes:traefik.io/v1alpha1:${kind}`);
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 const HTTP_ROUTES = ["v1", "v1beta1"].map((version) => `kubernetes:gateway.networking.k8s.io/${version}:HTTPRoute`);
 const GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway";
+const CHART = "kubernetes:helm.sh/v4:Chart";
 /** Traefik's Ingress provider reads the entrypoints of an Ingress from this annotation only. */
 export const INGRESS_ENTRYPOINTS_ANNOTATION = "traefik.ingress.kubernetes.io/router.entrypoints";
 
@@ -90,6 +92,36 @@ function httpRouteBinding(route: Resource, gateways: Map<string, { name: string;
   return { entrypoints, hosts: hostnames.length && hostnames.every((h) => !h.startsWith("*")) ? hostnames.map((h) => h.toLowerCase()) : "any" };
 }
 
+/** What a Traefik install makes of a route that names no entrypoint, and whether it serves Ingresses. */
+interface TraefikDefaults {
+  what: string;
+  urn: string;
+  /** Entrypoints flagged asDefault; none flagged makes every one a default (getDefaultsEntrypoints, cmd/traefik). */
+  flagged: string[];
+  servesIngress: boolean;
+}
+
+function traefikDefaults(r: Resource): TraefikDefaults | undefined {
+  if (r.type === CHART && r.props.chart === "traefik") {
+    const ports = (r.props.values?.ports ?? {}) as Record<string, { asDefault?: boolean }>;
+    return {
+      what: `Traefik chart ${r.props.namespace ?? "default"}/${r.name}`,
+      urn: r.urn,
+      flagged: Object.keys(ports).filter((name) => ports[name].asDefault),
+      // The chart turns the Ingress provider on unless the values say otherwise (values.yaml).
+      servesIngress: r.props.values?.providers?.kubernetesIngress?.enabled !== false,
+    };
+  }
+  const args = containerArgs(r.type, r.props);
+  if (!args.some((a) => a.startsWith("--entryPoints."))) return undefined;
+  return {
+    what: `Traefik ${r.type.split(":").pop()} ${r.props.metadata?.namespace ?? "default"}/${r.props.metadata?.name}`,
+    urn: r.urn,
+    flagged: args.map((a) => /^--entryPoints\.([^.]+)\.asDefault=true$/.exec(a)?.[1]).filter((n): n is string => n !== undefined),
+    servesIngress: args.some((a) => a === "--providers.kubernetesingress" || a.startsWith("--providers.kubernetesingress=")),
+  };
+}
+
 /** Pack config of the rule: the hostnames of the catalog's public services. */
 export interface RouteEntrypointsConfig {
   publicHosts?: string[];
@@ -98,14 +130,20 @@ export interface RouteEntrypointsConfig {
 export const routeEntrypoints = stackRule({
   id: "k8s-route-entrypoints",
   description:
-    "Every route object (IngressRoute, IngressRouteTCP/UDP, Ingress, HTTPRoute) names its Traefik entrypoints, and binds one the tunnel feeds only for hosts that are public in the catalog (publicHosts in the pack config; without it, only routes labelled public by the program).",
-  remediation: `Name the entrypoints (spec.entryPoints; on an Ingress the ${INGRESS_ENTRYPOINTS_ANNOTATION} annotation; an HTTPRoute's Gateway listeners); bind ${TUNNEL_FED_ENTRYPOINTS.join(" or ")} only for a host whose catalog entry is public, matched by Host() with no wider alternative; pass the pack config \`npm run plan\` writes.`,
+    "Every route object (IngressRoute, IngressRouteTCP/UDP, Ingress, HTTPRoute) names its Traefik entrypoints, and binds one the tunnel feeds only for hosts that are public in the catalog (publicHosts in the pack config; without it, only routes labelled public by the program); Traefik itself defaults only to entrypoints the tunnel does not feed, and serves no Ingress.",
+  remediation: `Name the entrypoints (spec.entryPoints; on an Ingress the ${INGRESS_ENTRYPOINTS_ANNOTATION} annotation; an HTTPRoute's Gateway listeners); bind ${TUNNEL_FED_ENTRYPOINTS.join(" or ")} only for a host whose catalog entry is public, matched by Host() with no wider alternative; pass the pack config \`npm run plan\` writes. In Traefik's values set asDefault on web and websecure only, and providers.kubernetesIngress.enabled: false.`,
   configSchema: { properties: { publicHosts: { type: "array", items: { type: "string" } } } },
   validate: (args, report) => {
     const { publicHosts } = args.getConfig<RouteEntrypointsConfig>();
     const gateways = new Map(
       args.resources.filter((r) => r.type === GATEWAY).map((r) => [`${r.props.metadata?.namespace ?? "default"}/${r.props.metadata?.name}`, (r.props.spec?.listeners ?? []) as { name: string; port: number }[]]),
     );
+    for (const traefik of args.resources.map(traefikDefaults).filter((t): t is TraefikDefaults => t !== undefined)) {
+      const tunnelDefaults = traefik.flagged.filter((e) => (TUNNEL_FED_ENTRYPOINTS as readonly string[]).includes(e));
+      if (!traefik.flagged.length) report(`${traefik.what} flags no entrypoint asDefault, so a route naming none attaches to every one, ${TUNNEL_FED_ENTRYPOINTS.join(" and ")} included`, traefik.urn);
+      if (tunnelDefaults.length) report(`${traefik.what} makes ${tunnelDefaults.join(", ")} a default entrypoint, which routes naming none then bind`, traefik.urn);
+      if (traefik.servesIngress) report(`${traefik.what} serves Ingresses (providers.kubernetesIngress), which whoever may create one can put on any entrypoint, unseen by this pack`, traefik.urn);
+    }
     for (const route of args.resources) {
       const binding = INGRESS_ROUTE_KINDS.includes(route.type)
         ? ingressRouteBinding(route.props)

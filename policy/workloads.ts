@@ -38,6 +38,10 @@ export interface PodSpec {
   ephemeralContainers?: Container[];
 }
 
+/** Every argument of every container of a workload; empty for anything else. */
+export const containerArgs = (type: string, props: Record<string, any>): string[] =>
+  (workloadOf(type, props)?.containers ?? []).flatMap((c) => (c as { args?: string[] }).args ?? []);
+
 /** A workload as the rules see it. */
 export interface Workload {
   type: string;
