@@ -22,7 +22,8 @@ export interface SubnetRouterArgs {
 }
 
 export const ROUTER_NAMESPACE = "tailnet-router";
-const AUTH_SECRET = "subnet-router-authkey";
+/** The Secret the bootstrap Job writes the router's key into. */
+export const AUTH_SECRET = "subnet-router-authkey";
 const BOOTSTRAP = "headscale-bootstrap";
 const HEALTH_PORT = 9002;
 const ROUTER_UID = 1000;

@@ -1,5 +1,8 @@
-/** How long the subnet router's key stays valid; Headscale's default (1h) would strand a router restarted later. */
-export const ROUTER_KEY_EXPIRATION = "87600h";
+/**
+ * How long the subnet router's single-use key stays valid: long enough for the Deployment, which waits for the Job, to
+ * start and log in once. The node's state on its claim (TS_AUTH_ONCE) carries it from then on, so a restart needs no key.
+ */
+const ROUTER_KEY_EXPIRATION = "24h";
 
 export interface BootstrapSpec {
   headscaleNamespace: string;
@@ -18,8 +21,8 @@ const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
 /**
  * The Job's script: the official Headscale image has no shell, so the CLI runs inside its pod through `kubectl exec`.
- * It creates the router's user, looks up its numeric id (which `preauthkeys create --user` takes), creates a reusable
- * long-lived key and writes it into the Secret the program created empty. It does nothing once the Secret holds a key,
+ * It creates the router's user, looks up its numeric id (which `preauthkeys create --user` takes), creates a single-use
+ * key that expires in a day and writes it into the Secret the program created empty. It does nothing once the Secret holds a key,
  * so a rerun never mints a second one.
  */
 export function renderBootstrapScript(spec: BootstrapSpec): string {
@@ -51,7 +54,7 @@ done
 [ -n "$(user_id)" ] || hs users create "$ROUTER_USER" >/dev/null
 id=$(user_id)
 if [ -z "$id" ]; then echo "Headscale has no user $ROUTER_USER after creating it" >&2; exit 1; fi
-key=$(hs preauthkeys create --user "$id" --reusable --expiration ${ROUTER_KEY_EXPIRATION} --output json | jq -r '.key // empty')
+key=$(hs preauthkeys create --user "$id" --expiration ${ROUTER_KEY_EXPIRATION} --output json | jq -r '.key // empty')
 if [ -z "$key" ]; then echo "Headscale returned no pre-auth key" >&2; exit 1; fi
 kubectl --namespace "$SECRET_NAMESPACE" patch secret "$SECRET_NAME" --type merge --patch "{\\"stringData\\":{\\"authkey\\":\\"$key\\"}}" >/dev/null
 echo "wrote the router's key to $SECRET_NAMESPACE/$SECRET_NAME"

@@ -1,98 +1,21 @@
 import { strict as assert } from "node:assert";
-import { ChildProcess, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { ConfigError, parseHomeConfig, SUBNET_ROUTER_USER, TailnetConfig } from "../../components/config/schema";
-import { HEADSCALE_PATHS, renderTailnetPolicy, TAILSCALE_DERP_MAP } from "../../components/home/headscaleConfig";
-import { renderBootstrapScript } from "../../components/home/tailnetBootstrap";
+import { renderTailnetPolicy, TAILSCALE_DERP_MAP } from "../../components/home/headscaleConfig";
 import { OfflineRun } from "../../tools/offline/engine";
 import { planStacks } from "../../tools/offline/planStacks";
-import { headscaleCalls, writeKubectlStandIn } from "../home/fixtures/kubectlStandIn";
+import { createMountPoints, HeadscaleHost } from "../home/fixtures/headscaleHost";
+import { headscaleCalls, runBootstrapScript, writeKubectlStandIn } from "../home/fixtures/kubectlStandIn";
 import { validHomeRaw } from "../support/fixtures";
 import { resourceOf, runEdge, runHome } from "../support/offline";
-import { Netns, requireRealTools, run, tryRun } from "../support/realTools";
+import { requireRealTools, run } from "../support/realTools";
 import { secondsUntil } from "./support";
 
 const TOOLS = ["headscale", "go", "ip", "curl", "jq", "sh", "openssl"];
-
-/**
- * One Headscale, the pinned release built by scripts/install-system-tools, in a network namespace of its own with only
- * loopback. The rendered files are used byte for byte: a private mount namespace binds scratch directories onto the
- * paths the config names (/etc/headscale, /var/lib/headscale, /var/run/headscale), as the pod's volumes do. Every
- * command, `serve` and the CLI alike, runs through one wrapper script, which the bootstrap's kubectl stand-in execs.
- */
-class HeadscaleHost {
-  readonly dir = mkdtempSync(join(tmpdir(), "headscale-e2e-"));
-  readonly netns = new Netns();
-  /** `wrapper ARGS` runs `headscale ARGS` in the namespace, with the pod's mounts. */
-  readonly wrapper = join(this.dir, "headscale-in-pod");
-  private server?: ChildProcess;
-  private readonly log = join(this.dir, "serve.log");
-
-  /** `etcHosts` replaces /etc/hosts inside the namespace; `env` is added to Headscale's environment. */
-  constructor(
-    readonly config: string,
-    policy: string,
-    { env = {}, etcHosts }: { env?: Record<string, string>; etcHosts?: string } = {},
-  ) {
-    const volumes = { config: join(this.dir, "config"), data: join(this.dir, "data"), socketDir: join(this.dir, "socket") };
-    for (const dir of Object.values(volumes)) mkdirSync(dir, { recursive: true });
-    writeFileSync(join(volumes.config, "config.yaml"), config);
-    writeFileSync(join(volumes.config, "policy.json"), policy);
-    const mounts: [string, string][] = (Object.keys(volumes) as (keyof typeof volumes)[]).map((k) => [volumes[k], HEADSCALE_PATHS[k]]);
-    if (etcHosts !== undefined) {
-      writeFileSync(join(this.dir, "hosts"), etcHosts);
-      mounts.push([join(this.dir, "hosts"), "/etc/hosts"]);
-    }
-    const binds = mounts.map(([from, to]) => `mount --bind '${from}' '${to}'`).join(" && ");
-    const exports = Object.entries(env).map(([k, v]) => `export ${k}='${v}'; `).join("");
-    writeFileSync(this.wrapper, `#!/bin/sh\nexec ip netns exec ${this.netns.name} sh -c '${exports}${binds.replace(/'/g, `'\\''`)} && exec headscale "$@"' headscale "$@"\n`);
-    chmodSync(this.wrapper, 0o755);
-  }
-
-  /** Runs the CLI (or configtest) to completion. */
-  cli(args: string[]) {
-    return tryRun(this.wrapper, args);
-  }
-
-  /** Starts `headscale serve`; resolves once /health answers, or rejects with Headscale's own log when it exits first. */
-  async serve(limitSeconds = 60): Promise<void> {
-    const out = openSync(this.log, "w");
-    const server = spawn(this.wrapper, ["serve"], { stdio: ["ignore", out, out], detached: true });
-    this.server = server;
-    let exited: number | null | undefined;
-    server.on("exit", (code) => (exited = code));
-    const port = new URL(`http://${parse(this.config).listen_addr}`).port;
-    const healthy = await secondsUntil(() => exited !== undefined || this.netns.tryExec("curl", ["-sf", "-m", "2", `http://127.0.0.1:${port}/health`]).status === 0, limitSeconds);
-    if (exited !== undefined || healthy === undefined) throw new Error(`headscale serve ${exited !== undefined ? `exited ${exited}` : "never became healthy"}:\n${this.serveLog()}`);
-  }
-
-  private serveLog(): string {
-    return existsSync(this.log) ? readFileSync(this.log, "utf8") : "";
-  }
-
-  /** Stops Headscale and everything else in its namespace, and removes its files. */
-  stop(): void {
-    if (this.server?.pid && this.server.exitCode === null) {
-      try {
-        process.kill(-this.server.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-    this.netns.delete();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** The directories the config names, created (empty) as mount points when this machine lacks them, and removed after. */
-function createMountPoints(): string[] {
-  const created = Object.values(HEADSCALE_PATHS).filter((path) => !existsSync(path));
-  for (const path of created) mkdirSync(path, { recursive: true });
-  return created;
-}
 
 describe("Headscale, the pinned release, runs the rendered config and policy", function () {
   this.timeout(180000);
@@ -182,8 +105,7 @@ require("https").createServer({ key: fs.readFileSync(${JSON.stringify(key)}), ce
       const kube = mkdtempSync(join(tmpdir(), "bootstrap-e2e-"));
       try {
         writeKubectlStandIn(kube, h.wrapper);
-        const script = renderBootstrapScript({ headscaleNamespace: "headscale", headscalePod: "headscale-0", user: SUBNET_ROUTER_USER, secretNamespace: "tailnet-router", secretName: "subnet-router-authkey", retrySeconds: 1 });
-        const runScript = () => tryRun("sh", ["-c", `PATH='${kube}':$PATH exec sh -s`], script);
+        const runScript = () => runBootstrapScript(kube, 1);
         const cliJson = (args: string[]) => JSON.parse(run(h.wrapper, [...args, "--output", "json"]) || "null");
 
         const first = runScript();
@@ -194,8 +116,12 @@ require("https").createServer({ key: fs.readFileSync(${JSON.stringify(key)}), ce
         assert.equal(users.length, 1, "one user");
         const key = readFileSync(join(kube, "secret"), "utf8");
         assert.match(key, /^hskey-auth-/, "the key Headscale printed at creation is in the Secret");
-        const keys = () => (cliJson(["preauthkeys", "list"]) ?? []) as unknown[];
+        const keys = () => (cliJson(["preauthkeys", "list"]) ?? []) as { reusable?: boolean; expiration: { seconds: number } }[];
         assert.equal(keys().length, 1, "one key");
+        const [minted] = keys();
+        assert.notEqual(minted.reusable, true, "single-use: whoever reads the Secret later cannot register another node with it");
+        const hoursLeft = (minted.expiration.seconds - Date.now() / 1000) / 3600;
+        assert.ok(hoursLeft > 23 && hoursLeft <= 24, `expires in a day, not in ${hoursLeft.toFixed(1)} hours`);
 
         const cliCallsBefore = headscaleCalls(kube).length;
         const second = runScript();

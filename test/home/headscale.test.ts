@@ -8,12 +8,11 @@ import { parse } from "yaml";
 import { parseHomeConfig, ServiceConfig } from "../../components/config/schema";
 import { headscaleConfig, HeadscaleConfigSpec, renderHeadscaleConfig, renderTailnetPolicy, splitDnsRecords, TAILSCALE_DERP_MAP } from "../../components/home/headscaleConfig";
 import { headscalePolicies } from "../../components/home/headscale";
-import { renderBootstrapScript, ROUTER_KEY_EXPIRATION } from "../../components/home/tailnetBootstrap";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
 import { homeRefusal, validHomeRaw } from "../support/fixtures";
-import { kubectlCalls, writeKubectlStandIn } from "./fixtures/kubectlStandIn";
+import { bootstrapScript, kubectlCalls, runBootstrapScript, writeKubectlStandIn } from "./fixtures/kubectlStandIn";
 import { resourceOf, resourcesOf, runEdge, runHome } from "../support/offline";
-import { requireRealTools, run, tryRun } from "../support/realTools";
+import { requireRealTools, run } from "../support/realTools";
 
 const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "fixtures", name), "utf8"));
@@ -150,12 +149,12 @@ echo "unexpected: $*" >&2; exit 2
       writeKubectlStandIn(dir, join(dir, "headscale"));
       // What v0.29.2 prints with no users yet (seen in test/e2e/headscale.test.ts).
       writeFileSync(join(dir, "users"), "null");
-      writeFileSync(join(dir, "preauthkey"), '{"key":"hskey-1234","reusable":true}');
+      writeFileSync(join(dir, "preauthkey"), '{"key":"hskey-1234"}');
     });
     afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-    const script = () => renderBootstrapScript({ headscaleNamespace: "headscale", headscalePod: "headscale-0", user: "subnet-router", secretNamespace: "tailnet-router", secretName: "subnet-router-authkey", retrySeconds: 0 });
-    const runScript = () => tryRun("sh", ["-c", `PATH=${dir}:$PATH sh -s`], script());
+    const script = () => bootstrapScript(0);
+    const runScript = () => runBootstrapScript(dir, 0);
     const calls = () => kubectlCalls(dir);
 
     it("passes shellcheck", () => {
@@ -163,13 +162,13 @@ echo "unexpected: $*" >&2; exit 2
       run("shellcheck", ["--shell=sh", join(dir, "bootstrap.sh")]);
     });
 
-    it("creates the user, takes its numeric id, mints a reusable long-lived key and writes it to the Secret", () => {
+    it("creates the user, takes its numeric id, mints a single-use key valid for a day and writes it to the Secret", () => {
       const result = runScript();
       assert.equal(result.status, 0, result.stderr);
       assert.equal(readFileSync(join(dir, "secret"), "utf8"), "hskey-1234");
       assert.equal(result.stderr, "", "a server with no users lists null, which jq must not trip over (D8)");
       assert.ok(calls().includes("--namespace headscale exec headscale-0 --container headscale -- headscale users create subnet-router"));
-      assert.ok(calls().includes(`--namespace headscale exec headscale-0 --container headscale -- headscale preauthkeys create --user 7 --reusable --expiration ${ROUTER_KEY_EXPIRATION} --output json`));
+      assert.ok(calls().includes(`--namespace headscale exec headscale-0 --container headscale -- headscale preauthkeys create --user 7 --expiration 24h --output json`), "not --reusable: the key registers one node, once");
     });
 
     it("does nothing once the Secret holds a key, so a rerun never mints a second one", () => {
