@@ -36,7 +36,9 @@ const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
  *                     the new ones, and start a detached timer that restores the last good files unless
  *   confirm TOKEN     arrives in time, over a new SSH connection (the one that applied the rules survives a bad
  *                     ruleset, so it proves nothing). Confirm first probes a forwarded port when the gateway is up.
- * It needs no systemd: the timer is a setsid'd process, and sshd is reloaded by signal where systemd is absent.
+ * The rollback timer is armed before anything is installed, so a change that fails halfway still comes back. Under
+ * systemd it is a transient timer unit, outside the SSH session, so no logout or sshd restart can end it; without
+ * systemd it is a setsid'd process, and sshd is reloaded by signal.
  */
 export function renderApplyScript(spec: ApplyScriptSpec): string {
   const p = spec.paths;
@@ -57,11 +59,12 @@ PROBE_MAX_HANDSHAKE_AGE=${spec.probe.maxHandshakeAgeSeconds}
 
 log() { echo "homelab-edge: $*" >&2; echo "$(date -u +%FT%TZ) $*" >> "$STATE/log"; }
 
-# Copies one directory's three files into place (a missing source file leaves the live one untouched).
+# Copies one directory's three files into place (a missing source file leaves the live one untouched). Each step
+# returns on failure itself: set -e does not apply inside a function called as a condition.
 install_from() {
-  if [ -f "$1/${STAGED_FILES.ruleset}" ]; then install -m 0644 "$1/${STAGED_FILES.ruleset}" "$RULESET"; fi
-  if [ -f "$1/${STAGED_FILES.wireguard}" ]; then install -m 0600 "$1/${STAGED_FILES.wireguard}" "$WG_CONF"; fi
-  if [ -f "$1/${STAGED_FILES.sshdDropIn}" ]; then install -m 0644 "$1/${STAGED_FILES.sshdDropIn}" "$SSHD_DROPIN"; fi
+  if [ -f "$1/${STAGED_FILES.ruleset}" ]; then install -m 0644 "$1/${STAGED_FILES.ruleset}" "$RULESET" || return 1; fi
+  if [ -f "$1/${STAGED_FILES.wireguard}" ]; then install -m 0600 "$1/${STAGED_FILES.wireguard}" "$WG_CONF" || return 1; fi
+  if [ -f "$1/${STAGED_FILES.sshdDropIn}" ]; then install -m 0644 "$1/${STAGED_FILES.sshdDropIn}" "$SSHD_DROPIN" || return 1; fi
 }
 
 reload_sshd() {
@@ -91,7 +94,20 @@ rollback() {
   log "rolling back to the last good files"
   install_from "$STATE/last-good"
   activate || log "the last good files failed to load too"
+  if [ -f "$STATE/pending" ]; then echo "$(cat "$STATE/pending") $(date -u +%FT%TZ)" > "$STATE/rolled-back"; fi
   rm -f "$STATE/pending"
+}
+
+# Restores the last good files unless TOKEN is confirmed within CONFIRM_SECONDS.
+arm_rollback_timer() {
+  if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
+    # A timer left by an earlier try of the same change would make the unit name taken.
+    systemctl stop "homelab-edge-rollback-$1.timer" 2>/dev/null || true
+    systemd-run --quiet --collect --unit "homelab-edge-rollback-$1" --on-active="\${CONFIRM_SECONDS}s" --timer-property=AccuracySec=1s /bin/sh "$STATE/${STAGED_FILES.script}" rollback-after 0 "$1"
+  else
+    # Fully detached, or this SSH channel would stay open until the timer fires and every confirm would be late.
+    setsid sh "$STATE/${STAGED_FILES.script}" rollback-after "$CONFIRM_SECONDS" "$1" </dev/null >/dev/null 2>&1 &
+  fi
 }
 
 gateway_is_up() {
@@ -124,14 +140,18 @@ cmd_apply() {
   fi
   install -m 0700 "$0" "$STATE/${STAGED_FILES.script}"
   echo "$token" > "$STATE/pending"
-  install_from "$staged"
+  rm -f "$STATE/rolled-back"
+  arm_rollback_timer "$token"
+  if ! install_from "$staged"; then
+    log "the new files failed to install"
+    rollback
+    exit 4
+  fi
   if ! activate; then
     log "the new files failed to load"
     rollback
     exit 4
   fi
-  # Fully detached, or this SSH channel would stay open until the timer fires and every confirm would be late.
-  setsid sh "$STATE/${STAGED_FILES.script}" rollback-after "$CONFIRM_SECONDS" "$token" </dev/null >/dev/null 2>&1 &
   log "applied $token; rolls back in \${CONFIRM_SECONDS}s unless confirmed"
 }
 
@@ -143,7 +163,12 @@ cmd_rollback_after() {
 cmd_confirm() {
   token=$1
   if [ "$(cat "$STATE/pending" 2>/dev/null)" != "$token" ]; then
-    log "nothing pending for $token (already rolled back?)"
+    rolled_back=$(cat "$STATE/rolled-back" 2>/dev/null || true)
+    if [ "\${rolled_back%% *}" = "$token" ]; then
+      log "$token was rolled back at \${rolled_back#* } before this confirm arrived: the last good files run; run the update again"
+    else
+      log "nothing pending for $token"
+    fi
     exit 5
   fi
   if gateway_is_up; then

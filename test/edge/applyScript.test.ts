@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EdgePaths, renderApplyScript, renderConfirmCommand, renderPushCommand, STAGED_FILES } from "../../components/edge/applyScript";
@@ -121,6 +121,45 @@ describe("edge apply-with-rollback script", () => {
       const confirmed = sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-never");
       assert.equal(confirmed.status, 5);
       assert.match(confirmed.stderr, /nothing pending for tok-never/);
+    });
+
+    it("refuses a confirm that comes after the rollback, and says the change was rolled back", async () => {
+      const dir = stage(paths, "late", rulesetWithPort(22025));
+      assert.equal(sh(join(dir, STAGED_FILES.script), "apply", dir, "tok-late").status, 0);
+      assert.ok(await waitFor(() => !existsSync(join(paths.state, "pending")), CONFIRM_SECONDS + 5), "the timer never fired");
+      const confirmed = sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-late");
+      assert.equal(confirmed.status, 5);
+      assert.match(confirmed.stderr, /tok-late was rolled back at \d{4}-\d\d-\d\dT[\d:]+Z before this confirm arrived/);
+      assert.doesNotMatch(loaded(), /22025/);
+    });
+  });
+
+  describe("a change that fails halfway through installing", function () {
+    let ns: Netns;
+    let paths: EdgePaths;
+    before(function () {
+      requireRealTools(this, ["nft", "ip", "setsid", "install"], true);
+      ns = new Netns();
+      paths = scratchPaths();
+      // The WireGuard config's directory is a file, so installing it fails after the ruleset went in.
+      writeFileSync(join(paths.state, "..", "blocker"), "");
+      paths = { ...paths, wireguard: join(paths.state, "..", "blocker", "wg0.conf") };
+    });
+    after(() => ns?.delete());
+
+    it("puts the last good files back at once instead of leaving a half-installed change with no timer", () => {
+      const sh = (...args: string[]) => ns.tryExec("sh", args);
+      const good = stage(paths, "good", rulesetWithPort(22022));
+      rmSync(join(good, STAGED_FILES.wireguard));
+      assert.equal(sh(join(good, STAGED_FILES.script), "apply", good, "tok-good").status, 0);
+      assert.equal(sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-good").status, 0);
+      const half = stage(paths, "half", rulesetWithPort(22026));
+      const applied = sh(join(half, STAGED_FILES.script), "apply", half, "tok-half");
+      assert.equal(applied.status, 4, applied.stderr);
+      assert.match(applied.stderr, /the new files failed to install/);
+      assert.equal(readFileSync(paths.ruleset, "utf8"), rulesetWithPort(22022), "the ruleset that did go in came back out");
+      assert.match(ns.exec("nft", ["list", "ruleset"]), /tcp dport 22022 accept/);
+      assert.ok(!existsSync(join(paths.state, "pending")));
     });
   });
 });
