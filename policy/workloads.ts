@@ -78,10 +78,6 @@ export function workloadOf(type: string, props: Record<string, any>): Workload |
   };
 }
 
-// Only until components/home/tunnelSetup.ts, subnetRouter.ts and components/apps/appService.ts import it from the
-// contract: the program must not import the pack. Remove then.
-export { exemptionAnnotation };
-
 /** Namespaces whose objects a rule skips, each with its reason; set in the pack config per rule. */
 export interface NamespaceExemptions {
   exemptNamespaces: Record<string, string>;

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ForwardAuthConfig, ServiceConfig } from "../config/schema";
 import { typedCustomResource } from "../home/customResource";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../home/podSecurity";
-import { exemptionAnnotation } from "../../policy/workloads";
+import { exemptionAnnotation } from "../contract/policyNames";
 import { gluetunSidecar, WAIVER_RULES } from "./gluetun";
 import { registerRoute } from "./route";
 import { APP_LABEL, appNetworkPolicies, fqdnPolicy, registerNetworkPolicies } from "./networkPolicies";

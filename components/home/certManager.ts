@@ -31,8 +31,6 @@ const CA_VALIDITY_HOURS = 87600;
 
 const TOKEN_SECRET = { name: "cloudflare-api-token", key: "api-token" };
 const issuerRef = (name: string) => ({ name, kind: "ClusterIssuer", group: "cert-manager.io" });
-// Makes the provider wait until cert-manager reports the certificate Ready, so what follows can read its Secret.
-const WAIT_READY = { "pulumi.com/waitFor": "condition=Ready" };
 
 /**
  * cert-manager with an internal CA issuer and an ACME issuer that solves DNS-01 through Cloudflare. The CA's key and

@@ -1,7 +1,7 @@
 import { ICiliumNetworkPolicy } from "@kubernetes-models/cilium/cilium.io/v2/CiliumNetworkPolicy";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { exemptionAnnotation } from "../../policy/workloads";
+import { exemptionAnnotation } from "../contract/policyNames";
 import { SUBNET_ROUTER_USER } from "../config/schema";
 import { APP_LABEL, fromNamespace, internet, namespacePolicies, PolicySpec, registerNetworkPolicies, tcp } from "../apps/networkPolicies";
 import { typedCustomResource } from "./customResource";

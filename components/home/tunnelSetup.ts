@@ -1,6 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { exemptionAnnotation } from "../../policy/workloads";
+import { exemptionAnnotation } from "../contract/policyNames";
 import { PodSecurityWaiver } from "./podSecurity";
 
 /** The Pod Security controls a namespace with a tunnel-setup init container waives, each with its reason. */

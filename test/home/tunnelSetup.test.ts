@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { WAIVER_RULES } from "../../components/apps/gluetun";
 import { TUNNEL_SETUP_WAIVERS, tunnelEndpointEgress, tunnelSetupContainer, tunnelSetupExemptions } from "../../components/home/tunnelSetup";
-import { exemptionAnnotation } from "../../policy/workloads";
+import { exemptionAnnotation } from "../../components/contract/policyNames";
 
 describe("tunnel setup (the wg-quick init container of the gateway and of Headscale)", () => {
   it("adds NET_ADMIN and nothing else, runs wg-quick on the mounted config, and is sized", () => {

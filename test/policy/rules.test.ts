@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { allPolicies } from "../../policy/policies";
 import { runPolicies } from "../../tools/offline/policyRunner";
 import { RuleFixtures } from "./fixtures/build";
@@ -23,6 +23,16 @@ describe("policy rules, each against its pass and fail fixtures", () => {
       .flatMap((f) => importsOf(join(packDir, f)).filter((i) => i.startsWith("..")));
     assert.deepEqual([...new Set(outside)], ["../components/contract/policyNames"]);
     assert.deepEqual(importsOf(join(__dirname, "../../components/contract/policyNames.ts")), []);
+  });
+
+  it("the program never imports the pack: shared names come from components/contract/", () => {
+    const sources = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+    const root = join(__dirname, "../..");
+    const offenders = [...sources(join(root, "components")), join(root, "index.ts")].filter((file) =>
+      [...readFileSync(file, "utf8").matchAll(/from "([^"]+)"/g)].some((m) => m[1].startsWith(".") && join(dirname(file), m[1]).startsWith(join(root, "policy"))),
+    );
+    assert.deepEqual(offenders.map((f) => f.slice(root.length + 1)), []);
   });
 
   it("every rule has a description, an enforcement level and remediation text", () => {

@@ -13,6 +13,7 @@ export function packConfigFor(config: Pick<CommonConfig, "services" | "network">
   const ports = (protocol: "tcp" | "udp") => forwards.filter((f) => f.protocol === protocol).flatMap((f) => f.ports);
   return {
     "edge-firewall-allowed-ports": { tcp: ports("tcp"), udp: [config.network.wireguardPort, ...ports("udp")] },
+    "k8s-route-entrypoints": { publicHosts: config.services.filter((s) => s.exposure === "public").map((s) => s.hostname) },
     ...(home ? { "k8s-loadbalancer-placement": { allowedNamespaces: [TRAEFIK_NAMESPACE], pool: home.loadBalancer.pool } } : {}),
   };
 }
