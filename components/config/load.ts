@@ -1,4 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { getMonitor } from "@pulumi/pulumi/runtime/settings";
+import { refusePlaceholders } from "./placeholders";
 import { EdgeConfig, HomeConfig, parseEdgeConfig, parseHomeConfig, projectKeys } from "./schema";
 
 /** Edge config plus the secret values, which stay wrapped as secrets from the moment they are read. */
@@ -12,10 +15,19 @@ function projectConfig(): Record<string, string> {
   return projectKeys(pulumi.runtime.allConfig());
 }
 
+/**
+ * The example's values are refused by a real engine only: the offline plan and unit tests run under Pulumi's mock
+ * monitor, where `npm run plan` lists them as warnings instead.
+ */
+function refusePlaceholdersForReal(raw: Record<string, string>): void {
+  if (!(getMonitor() instanceof MockMonitor)) refusePlaceholders(raw);
+}
+
 /** Reads and validates the edge stack's config; throws ConfigError before any resource exists. */
 export function loadEdgeConfig(): LoadedEdgeConfig {
   const raw = projectConfig();
   const config = parseEdgeConfig(raw);
+  refusePlaceholdersForReal(raw);
   return {
     config,
     sshPrivateKey: raw.sshPrivateKey === undefined ? undefined : pulumi.secret(raw.sshPrivateKey),
@@ -24,5 +36,8 @@ export function loadEdgeConfig(): LoadedEdgeConfig {
 
 /** Reads and validates the home stack's config. */
 export function loadHomeConfig(): HomeConfig {
-  return parseHomeConfig(projectConfig());
+  const raw = projectConfig();
+  const config = parseHomeConfig(raw);
+  refusePlaceholdersForReal(raw);
+  return config;
 }

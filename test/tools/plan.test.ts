@@ -58,6 +58,11 @@ describe("npm run plan", function () {
     assert.doesNotMatch(first.stdout, /stand-in for .*, which home does not set/);
   });
 
+  it("plans the example's placeholder values, and lists each as one a real deploy refuses", () => {
+    assert.match(first.stdout, /^example values a real preview or deploy of home refuses until they are your own:\n {2}- homelab:acmeEmail: "admin@example\.com", a name reserved for examples/m);
+    assert.match(first.stdout, /^ {2}- homelab:adminCidrs\[0\]: "198\.51\.100\.0\/24", a documentation address range, routed nowhere$/m);
+  });
+
   it("runs the policy pack over each stack and writes the pack config the catalog implies", () => {
     assert.match(first.stdout, /policy pack \(edge\): 0 mandatory violation\(s\), 0 other finding\(s\)/);
     assert.match(first.stdout, /policy pack \(home\): 0 mandatory violation\(s\), 9 other finding\(s\)\n\[advisory\] k8s-exemptions\n/);

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { Placeholder, placeholdersIn } from "../../components/config/placeholders";
 import { parseCommonConfig, parseHomeConfig, projectKeys } from "../../components/config/schema";
 import { EDGE_SECRET_OUTPUTS } from "../../components/contract/edge";
 import { buildStack } from "../../components/stacks";
@@ -17,6 +18,8 @@ export interface StackPlan {
   violations: Violation[];
   /** Operator-set secrets the stack does not set, planned with a stand-in; a real deploy needs each. */
   standIns: string[];
+  /** The example's values still in the stack's config, which a real engine refuses. */
+  placeholders: Placeholder[];
 }
 
 export interface Plan {
@@ -44,12 +47,10 @@ export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): P
   const edgeConfig = loadPlanConfig("edge", dir);
   const homeConfig = loadPlanConfig("home", dir);
   const packConfig = packConfigFor(parseCommonConfig(projectKeys(edgeConfig.config)), stacks.includes("home") ? parseHomeConfig(projectKeys(homeConfig.config)) : undefined);
-  const withVerdicts = async (stack: PlannedStack, run: OfflineRun): Promise<StackPlan> => ({
-    stack,
-    run,
-    violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig),
-    standIns: (stack === "edge" ? edgeConfig : homeConfig).standIns,
-  });
+  const withVerdicts = async (stack: PlannedStack, run: OfflineRun): Promise<StackPlan> => {
+    const { standIns, config } = stack === "edge" ? edgeConfig : homeConfig;
+    return { stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig), standIns, placeholders: placeholdersIn(projectKeys(config)) };
+  };
   const edge = await runOffline({ stack: "edge", project: edgeConfig.project, config: edgeConfig.config, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
   if (stacks.includes("edge")) plans.push(await withVerdicts("edge", edge));
   if (stacks.includes("home")) {
