@@ -26,7 +26,11 @@ export interface RouteSpec {
   forwardAuth?: ForwardAuthConfig;
   /** Middlewares of the component's own, each named `<service>-<suffix>`, applied after forward-auth. */
   middlewares?: { suffix: string; spec: NonNullable<IMiddleware["spec"]> }[];
+  /** Path prefixes of a public entry served on the LAN entrypoints only, never through the tunnel: an admin API, say. */
+  lanOnlyPaths?: string[];
 }
+
+const pathPrefix = (path: string) => `PathPrefix(\`${path}\`)`;
 
 /**
  * Registers a catalog entry's IngressRoute, with its Middlewares: forward-auth when asked, then any of its own.
@@ -42,19 +46,20 @@ export function registerRoute(name: string, spec: RouteSpec, opts: pulumi.Custom
     typedCustomResource<IMiddleware>(`${name}-${middleware.suffix}`, { apiVersion: "traefik.io/v1alpha1", kind: "Middleware", metadata, spec: middleware.spec }, opts);
     return metadata;
   });
-  typedCustomResource<IIngressRoute>(
-    `${name}-route`,
-    {
-      apiVersion: "traefik.io/v1alpha1",
-      kind: "IngressRoute",
-      // The label states the catalog exposure; the policy pack holds the entrypoints bound to it.
-      metadata: { name: service.name, namespace, labels: { [EXPOSURE_LABEL]: service.exposure } },
-      spec: {
-        entryPoints: routeEntrypoints(service.exposure),
-        routes: [{ match: `Host(\`${service.hostname}\`)`, kind: "Rule", services: [spec.backend], ...(middlewares.length ? { middlewares } : {}) }],
-        tls: {},
+  const host = `Host(\`${service.hostname}\`)`;
+  const lanOnly = service.exposure === "public" ? (spec.lanOnlyPaths ?? []) : [];
+  const ingressRoute = (resourceName: string, routeName: string, entryPoints: string[], match: string) =>
+    typedCustomResource<IIngressRoute>(
+      resourceName,
+      {
+        apiVersion: "traefik.io/v1alpha1",
+        kind: "IngressRoute",
+        // The label states the catalog exposure; the policy pack holds the entrypoints bound to it.
+        metadata: { name: routeName, namespace, labels: { [EXPOSURE_LABEL]: service.exposure } },
+        spec: { entryPoints, routes: [{ match, kind: "Rule", services: [spec.backend], ...(middlewares.length ? { middlewares } : {}) }], tls: {} },
       },
-    },
-    opts,
-  );
+      opts,
+    );
+  ingressRoute(`${name}-route`, service.name, routeEntrypoints(service.exposure), [host, ...lanOnly.map((path) => `!${pathPrefix(path)}`)].join(" && "));
+  if (lanOnly.length) ingressRoute(`${name}-lan-only-route`, `${service.name}-lan-only`, [...LAN_ENTRYPOINTS], `${host} && (${lanOnly.map(pathPrefix).join(" || ")})`);
 }

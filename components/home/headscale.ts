@@ -33,6 +33,11 @@ export interface HeadscaleArgs {
 
 /** The StatefulSet's one pod: its name is stable, so the bootstrap Job's RBAC can name it. */
 export const HEADSCALE_POD = "headscale-0";
+/**
+ * Headscale's REST API and its docs, on the same listener as the control protocol (v0.29.2 hscontrol/app.go mounts
+ * the gRPC gateway under /api/v1 beside /ts2021, /key and /derp); an API key is the only thing guarding them.
+ */
+export const HEADSCALE_ADMIN_PATHS = ["/api", "/swagger"];
 const NONROOT_UID = 65532;
 /** The labels Headscale's pods carry, which policies select. */
 export const HEADSCALE_LABELS = { [APP_LABEL]: "headscale" };
@@ -182,7 +187,8 @@ export class Headscale extends pulumi.ComponentResource {
       },
       inNamespace,
     );
-    registerRoute(name, { service: entry, namespace: HEADSCALE_NAMESPACE, backend: { name: "headscale", port: entry.port } }, inNamespace);
+    // Clients need the control and DERP paths; the REST API (and its docs) answers only on the LAN and the tailnet.
+    registerRoute(name, { service: entry, namespace: HEADSCALE_NAMESPACE, backend: { name: "headscale", port: entry.port }, lanOnlyPaths: HEADSCALE_ADMIN_PATHS }, inNamespace);
 
     // With DERP, WireGuard's UDP to the VPS is the pod's only way out; STUN arrives and leaves inside the tunnel.
     const derpTunnel = args.derp ? [{ name: "derp-tunnel", spec: { podSelector: { matchLabels: HEADSCALE_LABELS }, policyTypes: ["Egress"], egress: [tunnelEndpointEgress(args.derp.endpoint)] } }] : [];

@@ -207,6 +207,16 @@ echo "unexpected: $*" >&2; exit 2
       assert.equal(ns.labels["pod-security.kubernetes.io/enforce"], "privileged");
       const route = resourceOf(home, "kubernetes:traefik.io/v1alpha1:IngressRoute", "headscale-route").inputs.spec as any;
       assert.deepEqual(route.entryPoints, ["websecure", "tunnelwebsecure"]);
+      // Which route answers a request on an entrypoint: Traefik v3 rule syntax (Host, PathPrefix, !, &&, ||, parens).
+      const routes = resourcesOf(home, "kubernetes:traefik.io/v1alpha1:IngressRoute").filter((r) => r.name.startsWith("headscale-")).map((r) => r.inputs.spec as any);
+      const matches = (rule: string, host: string, path: string) =>
+        new Function("host", "path", `return ${rule.replace(/Host\(`([^`]+)`\)/g, (_, h) => `(host === ${JSON.stringify(h)})`).replace(/PathPrefix\(`([^`]+)`\)/g, (_, p) => `path.startsWith(${JSON.stringify(p)})`)};`)(host, path);
+      const served = (entrypoint: string, path: string) => routes.some((r) => r.entryPoints.includes(entrypoint) && r.routes.some((rr: any) => matches(rr.match, "headscale.example.com", path)));
+      for (const path of ["/ts2021", "/key", "/derp", "/health", "/register/abc"]) assert.ok(served("tunnelwebsecure", path), `clients need ${path} through the edge`);
+      for (const path of ["/api/v1/node", "/swagger/v1/openapiv2.json"]) {
+        assert.ok(!served("tunnelwebsecure", path), `${path} is not public`);
+        assert.ok(served("websecure", path), `${path} answers on the LAN`);
+      }
       const wg = (resourceOf(home, "kubernetes:core/v1:Secret", "headscale-derp-wireguard").inputs.stringData as any)["wg0.conf"];
       assert.equal(wg, (edge.outputs.homePeerConfigs.value as any).derp, "the edge's derp peer config, as exported");
       assert.match(wg, /PostUp = ip -4 rule add ipproto udp sport 3478 lookup 51820/);
