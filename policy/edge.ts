@@ -1,3 +1,4 @@
+import { WIDEST_ADMIN_PREFIX } from "../components/contract/policyNames";
 import { ANYWHERE, cloudInitFile, EDGE_FILES, portCovers, resourceRule, stackRule, TYPES } from "./support";
 
 interface FirewallRule {
@@ -20,17 +21,34 @@ function sshPorts(servers: { props: Record<string, unknown> }[]): number[] {
   return [...ports].sort((a, b) => a - b);
 }
 
+/** Whether SSH may be opened to networks wider than WIDEST_ADMIN_PREFIX (the pack config of homelab:allowWideAdminCidrs). */
+export interface NoPublicSshConfig {
+  allowWideSources: boolean;
+}
+
+/** Sources that open SSH to the internet, or, unless allowed, to much of it. */
+function tooWide(sourceIps: string[], allowWide: boolean): string[] {
+  return sourceIps.filter((ip) => {
+    if (ANYWHERE.includes(ip)) return true;
+    const prefix = Number(/\/(\d+)$/.exec(ip)?.[1] ?? 128);
+    return !allowWide && prefix < WIDEST_ADMIN_PREFIX[ip.includes(":") ? 6 : 4];
+  });
+}
+
 export const firewallNoPublicSsh = stackRule({
   id: "edge-firewall-no-public-ssh",
-  description: "The hcloud Firewall never opens an SSH port (22, or the port sshd is moved to) to 0.0.0.0/0 or ::/0.",
-  remediation: "Open the SSH port only to homelab:adminCidrs; use a VPN or a bastion address, never the whole internet.",
+  description: `The hcloud Firewall never opens an SSH port (22, or the port sshd is moved to) to 0.0.0.0/0 or ::/0, nor, unless allowWideSources says so, to a network wider than /${WIDEST_ADMIN_PREFIX[4]} (IPv4) or /${WIDEST_ADMIN_PREFIX[6]} (IPv6).`,
+  remediation: "Open the SSH port only to homelab:adminCidrs, narrow ones; use a VPN or a bastion address, never the whole internet or a large part of it.",
+  configSchema: { properties: { allowWideSources: { type: "boolean", default: false } } },
   validate: (args, report) => {
+    const { allowWideSources } = args.getConfig<NoPublicSshConfig>();
     const ports = sshPorts(args.resources.filter((r) => r.type === TYPES.server));
     for (const firewall of args.resources.filter((r) => r.type === TYPES.firewall)) {
       for (const rule of rulesOf(firewall.props)) {
-        if (rule.direction !== "in" || rule.protocol !== "tcp" || !fromAnywhere(rule)) continue;
+        const wide = tooWide(rule.sourceIps ?? [], allowWideSources);
+        if (rule.direction !== "in" || rule.protocol !== "tcp" || wide.length === 0) continue;
         const opened = ports.filter((p) => portCovers(rule.port, p));
-        if (opened.length) report(`firewall "${firewall.name}" opens SSH port ${opened.join(", ")} to ${rule.sourceIps!.filter((ip) => ANYWHERE.includes(ip)).join(" and ")}`, firewall.urn);
+        if (opened.length) report(`firewall "${firewall.name}" opens SSH port ${opened.join(", ")} to ${wide.join(" and ")}`, firewall.urn);
       }
     }
   },

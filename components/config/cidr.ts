@@ -111,3 +111,15 @@ export function firstHostOfNetwork(networkAddress: string): string {
 export function isWholeInternet(cidr: Cidr): boolean {
   return cidr.prefix === 0;
 }
+
+/** The families whose whole address space the networks cover between them, as 0.0.0.0/1 plus 128.0.0.0/1 do. */
+export function familiesCovered(cidrs: Cidr[]): (4 | 6)[] {
+  return ([4, 6] as const).filter((family) => {
+    let next = 0n;
+    for (const cidr of cidrs.filter((c) => c.family === family).sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0))) {
+      if (cidr.network > next) return false;
+      if (lastAddress(cidr) + 1n > next) next = lastAddress(cidr) + 1n;
+    }
+    return next === 1n << BigInt(BITS[family]);
+  });
+}

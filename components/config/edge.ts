@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { isWholeInternet, parseCidr } from "./cidr";
+import { WIDEST_ADMIN_PREFIX } from "../contract/policyNames";
+import { familiesCovered, isWholeInternet, parseCidr } from "./cidr";
 import { commonProblems, CommonConfig, commonShape, toCommon, WEB_PORTS } from "./common";
 import { parseWith, Problem } from "./parsing";
-import { anyCidr, integer, json, text } from "./values";
+import { anyCidr, boolean, integer, json, text } from "./values";
 
 /** How the edge stack changes a running VPS: push the ruleset over SSH, or replace the server. */
 export const EDGE_UPDATE_MODES = ["ssh", "replace"] as const;
@@ -13,6 +14,8 @@ const edgeShape = {
   vpsImage: text().default("debian-12"),
   wanInterface: text().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be a network interface name").default("eth0"),
   adminCidrs: json(z.array(anyCidr(), { error: "must be a list of CIDRs" }).min(1, "must list at least one CIDR")),
+  /** Lets adminCidrs hold networks wider than /16 (IPv4) or /32 (IPv6); never the whole internet, even split up. */
+  allowWideAdminCidrs: boolean().default(false),
   sshPort: integer(1, 65535),
   sshPublicKey: text().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line"),
   sshUser: text().default("root"),
@@ -26,18 +29,24 @@ const edgeSchema = z.object({ ...commonShape, ...edgeShape });
 
 export interface EdgeConfig extends CommonConfig {
   vps: { serverType: string; location: string; image: string; wanInterface: string };
-  ssh: { port: number; publicKey: string; user: string; adminCidrs: string[] };
+  ssh: { port: number; publicKey: string; user: string; adminCidrs: string[]; allowWideAdminCidrs: boolean };
   update: { mode: (typeof EDGE_UPDATE_MODES)[number]; commitConfirmSeconds: number };
   cloudflareZoneId: string;
 }
 
 function edgeProblems(c: z.infer<typeof edgeSchema>): Problem[] {
   const problems: Problem[] = [];
-  c.adminCidrs.forEach((text, i) => {
-    if (isWholeInternet(parseCidr(text)!)) {
-      problems.push({ key: `adminCidrs[${i}]`, message: `"${text}" opens SSH to the whole internet; list the networks you administer from` });
+  const admin = c.adminCidrs.map((text) => parseCidr(text)!);
+  admin.forEach((cidr, i) => {
+    if (isWholeInternet(cidr)) {
+      problems.push({ key: `adminCidrs[${i}]`, message: `"${cidr.text}" opens SSH to the whole internet; list the networks you administer from` });
+    } else if (!c.allowWideAdminCidrs && cidr.prefix < WIDEST_ADMIN_PREFIX[cidr.family]) {
+      problems.push({ key: `adminCidrs[${i}]`, message: `"${cidr.text}" is wider than a /${WIDEST_ADMIN_PREFIX[cidr.family]} and opens SSH to much of the internet; list narrower networks, or set homelab:allowWideAdminCidrs to true if you mean it` });
     }
   });
+  for (const family of familiesCovered(admin.filter((cidr) => !isWholeInternet(cidr)))) {
+    problems.push({ key: "adminCidrs", message: `together cover every IPv${family} address, which opens SSH to the whole internet; list the networks you administer from` });
+  }
   if (c.sshPort === 22) problems.push({ key: "sshPort", message: "22 is refused: pick a high port (1024-65535) so the edge does not sit on the scanned default" });
   else if (c.sshPort < 1024) problems.push({ key: "sshPort", message: `${c.sshPort} is a privileged port; pick one between 1024 and 65535` });
   if (c.edgeUpdateMode === "ssh" && !c.sshPrivateKey) {
@@ -54,7 +63,7 @@ export function parseEdgeConfig(raw: Record<string, unknown>): EdgeConfig {
   return {
     ...toCommon(c),
     vps: { serverType: c.vpsServerType, location: c.vpsLocation, image: c.vpsImage, wanInterface: c.wanInterface },
-    ssh: { port: c.sshPort, publicKey: c.sshPublicKey, user: c.sshUser, adminCidrs: c.adminCidrs },
+    ssh: { port: c.sshPort, publicKey: c.sshPublicKey, user: c.sshUser, adminCidrs: c.adminCidrs, allowWideAdminCidrs: c.allowWideAdminCidrs },
     update: { mode: c.edgeUpdateMode, commitConfirmSeconds: c.commitConfirmSeconds },
     cloudflareZoneId: c.cloudflareZoneId,
   };

@@ -31,3 +31,9 @@ export const REFLECTION = {
 
 /** A Kubernetes namespace name (RFC 1123 label). Reflector reads a list entry as an anchored regular expression; one of this form matches only itself. */
 export const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The widest SSH admin networks the program and the pack accept, by address family, unless the operator sets
+ * homelab:allowWideAdminCidrs: an ISP's block at most, never a continent's.
+ */
+export const WIDEST_ADMIN_PREFIX = { 4: 16, 6: 32 } as const;

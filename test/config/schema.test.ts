@@ -79,6 +79,22 @@ describe("config schema", () => {
     });
   }
 
+  it("refuses admin networks wider than a /16 or an IPv6 /32 unless allowWideAdminCidrs says so", () => {
+    const message = errorFor({ adminCidrs: JSON.stringify(["10.0.0.0/8", "2001:d00::/24", "198.51.100.0/24", "2001:db8:5::/48"]) });
+    assert.match(message, /homelab:adminCidrs\[0\]: "10\.0\.0\.0\/8" is wider than a \/16 and opens SSH to much of the internet; .*set homelab:allowWideAdminCidrs to true/);
+    assert.match(message, /homelab:adminCidrs\[1\]: "2001:d00::\/24" is wider than a \/32/);
+    assert.doesNotMatch(message, /adminCidrs\[[23]\]/);
+    assert.doesNotThrow(() => parseEdgeConfig({ ...validEdgeRaw(), adminCidrs: JSON.stringify(["10.0.0.0/8"]), allowWideAdminCidrs: "true" }));
+  });
+
+  it("refuses admin networks that together cover the whole internet, override or not", () => {
+    for (const split of [["0.0.0.0/1", "128.0.0.0/1"], ["::/1", "8000::/2", "c000::/2"]]) {
+      const message = errorFor({ adminCidrs: JSON.stringify(split), allowWideAdminCidrs: "true" });
+      assert.match(message, /homelab:adminCidrs: together cover every IPv[46] address/, split.join(" + "));
+    }
+    assert.doesNotThrow(() => parseEdgeConfig({ ...validEdgeRaw(), adminCidrs: JSON.stringify(["0.0.0.0/1", "128.0.0.0/2"]), allowWideAdminCidrs: "true" }), "a quarter short of everything");
+  });
+
   it("refuses SSH on port 22", () => {
     assert.match(errorFor({ sshPort: "22" }), /homelab:sshPort: 22 is refused: pick a high port \(1024-65535\)/);
   });
@@ -182,6 +198,12 @@ describe("home config schema", () => {
   it("refuses a Traefik address outside the pool, and a pod network that overlaps LAN or tunnel", () => {
     assert.match(homeError({ traefikAddress: "192.168.1.20" }), /homelab:traefikAddress: "192\.168\.1\.20" must be an IPv4 address inside homelab:lbPool/);
     assert.match(homeError({ podCidr: "10.10.0.0/16" }), /homelab:podCidr: "10\.10\.0\.0\/16" overlaps homelab:tunnelCidr 10\.10\.10\.0\/24/);
+  });
+
+  it("encrypts Cilium's node-to-node traffic unless ciliumEncryption says false, and refuses anything but a boolean", () => {
+    assert.equal(parseHomeConfig(validHomeRaw()).ciliumEncryption, true);
+    assert.equal(parseHomeConfig({ ...validHomeRaw(), ciliumEncryption: "false" }).ciliumEncryption, false);
+    assert.match(homeError({ ciliumEncryption: "yes" }), /homelab:ciliumEncryption: .*must be true or false/);
   });
 
   it("refuses a chart version that is not exact", () => {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Placeholder, placeholdersIn } from "../../components/config/placeholders";
-import { parseCommonConfig, parseHomeConfig, projectKeys } from "../../components/config/schema";
+import { parseEdgeConfig, parseHomeConfig, projectKeys } from "../../components/config/schema";
 import { EDGE_SECRET_OUTPUTS } from "../../components/contract/edge";
 import { buildStack } from "../../components/stacks";
 import { allPolicies } from "../../policy/policies";
@@ -46,7 +46,7 @@ export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): P
   const plans: StackPlan[] = [];
   const edgeConfig = loadPlanConfig("edge", dir);
   const homeConfig = loadPlanConfig("home", dir);
-  const packConfig = packConfigFor(parseCommonConfig(projectKeys(edgeConfig.config)), stacks.includes("home") ? parseHomeConfig(projectKeys(homeConfig.config)) : undefined);
+  const packConfig = packConfigFor(parseEdgeConfig(projectKeys(edgeConfig.config)), stacks.includes("home") ? parseHomeConfig(projectKeys(homeConfig.config)) : undefined);
   const withVerdicts = async (stack: PlannedStack, run: OfflineRun): Promise<StackPlan> => {
     const { standIns, config } = stack === "edge" ? edgeConfig : homeConfig;
     return { stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig), standIns, placeholders: placeholdersIn(projectKeys(config)) };
