@@ -19,6 +19,8 @@ const edgeShape = {
   sshPort: integer(1, 65535),
   sshPublicKey: text().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line"),
   sshUser: text().default("root"),
+  /** An SSH key already in the Hetzner project, by name or id, used instead of uploading sshPublicKey again. */
+  hcloudSshKey: text().optional(),
   edgeUpdateMode: z.enum(EDGE_UPDATE_MODES, { error: `must be one of ${EDGE_UPDATE_MODES.join(", ")}` }).default("ssh"),
   commitConfirmSeconds: integer(15, 900).default(90),
   cloudflareZoneId: text().regex(/^[0-9a-f]{32}$/, "must be the zone's 32-character hex id"),
@@ -29,7 +31,7 @@ const edgeSchema = z.object({ ...commonShape, ...edgeShape });
 
 export interface EdgeConfig extends CommonConfig {
   vps: { serverType: string; location: string; image: string; wanInterface: string };
-  ssh: { port: number; publicKey: string; user: string; adminCidrs: string[]; allowWideAdminCidrs: boolean };
+  ssh: { port: number; publicKey: string; user: string; adminCidrs: string[]; allowWideAdminCidrs: boolean; existingKey?: string };
   update: { mode: (typeof EDGE_UPDATE_MODES)[number]; commitConfirmSeconds: number };
   cloudflareZoneId: string;
 }
@@ -63,7 +65,7 @@ export function parseEdgeConfig(raw: Record<string, unknown>): EdgeConfig {
   return {
     ...toCommon(c),
     vps: { serverType: c.vpsServerType, location: c.vpsLocation, image: c.vpsImage, wanInterface: c.wanInterface },
-    ssh: { port: c.sshPort, publicKey: c.sshPublicKey, user: c.sshUser, adminCidrs: c.adminCidrs, allowWideAdminCidrs: c.allowWideAdminCidrs },
+    ssh: { port: c.sshPort, publicKey: c.sshPublicKey, user: c.sshUser, adminCidrs: c.adminCidrs, allowWideAdminCidrs: c.allowWideAdminCidrs, existingKey: c.hcloudSshKey },
     update: { mode: c.edgeUpdateMode, commitConfirmSeconds: c.commitConfirmSeconds },
     cloudflareZoneId: c.cloudflareZoneId,
   };

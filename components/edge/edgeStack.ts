@@ -37,6 +37,7 @@ export function buildEdgeStack(): StackBuild {
     location: config.vps.location,
     image: config.vps.image,
     sshPublicKey: config.ssh.publicKey,
+    existingSshKey: config.ssh.existingKey,
     ipv6: network.ipv6,
     ruleset: {
       wan: config.vps.wanInterface,

@@ -18,6 +18,8 @@ export interface VpsArgs {
   image: string;
   /** The operator's OpenSSH public key. */
   sshPublicKey: string;
+  /** Name or id of that key where it is already in the Hetzner project, which refuses a second key of one fingerprint. */
+  existingSshKey?: string;
   /** Whether the VPS gets a public IPv6 network. */
   ipv6: boolean;
   /** Input of the nftables ruleset. */
@@ -80,7 +82,7 @@ export class Vps extends pulumi.ComponentResource {
       renderCloudInit({ paths: VPS_PATHS, ruleset: f.ruleset, wireguardConfig: f.wireguard, wireguardInterface: args.ruleset.tunnel, sshdDropIn: f.sshdDropIn, applyScript: f.script, sshUser: args.update.sshUser }),
     );
 
-    const sshKey = new hcloud.SshKey(name, { publicKey: args.sshPublicKey, labels }, { parent: this });
+    const sshKey = args.existingSshKey ?? new hcloud.SshKey(name, { publicKey: args.sshPublicKey, labels }, { parent: this }).id;
     // autoDelete false: the addresses outlive any one server, so DNS and the home peers never change with it.
     const primaryIp = (family: "ipv4" | "ipv6") =>
       new hcloud.PrimaryIp(`${name}-${family}`, { type: family, assigneeType: "server", location: args.location, autoDelete: false, labels }, { parent: this });
@@ -94,7 +96,7 @@ export class Vps extends pulumi.ComponentResource {
         serverType: args.serverType,
         location: args.location,
         image: args.image,
-        sshKeys: [sshKey.id],
+        sshKeys: [sshKey],
         firewallIds: [firewall.id.apply(Number)],
         labels,
         userData,

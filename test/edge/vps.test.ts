@@ -31,6 +31,12 @@ describe("Vps component", () => {
     assert.equal(resourceOf(run, "hcloud:index/sshKey:SshKey", "edge").inputs.publicKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPNKMnti0uPOAhQCxhEgxoWB43J1gMQkKBu5IL6rjxdy operator@laptop");
   });
 
+  it("uses a key already in the Hetzner project by name or id instead of uploading it again", async () => {
+    const run = await runEdge({ hcloudSshKey: "operator-laptop" });
+    assert.deepEqual(resourceOf(run, SERVER, "edge").inputs.sshKeys, ["operator-laptop"]);
+    assert.deepEqual(resourcesOf(run, "hcloud:index/sshKey:SshKey"), [], "Hetzner refuses a second key with the same fingerprint");
+  });
+
   it("frees the primary IPs before a replacement takes them, and keeps them when the server goes", async () => {
     const run = await runEdge();
     const server = resourceOf(run, SERVER, "edge");
