@@ -1,5 +1,5 @@
-import { WIDEST_ADMIN_PREFIX } from "../components/contract/policyNames";
-import { ANYWHERE, cloudInitFile, EDGE_FILES, portCovers, resourceRule, stackRule, TYPES } from "./support";
+import { VPS_COMPONENT, VPS_FILE_OUTPUTS, WIDEST_ADMIN_PREFIX } from "../components/contract/policyNames";
+import { ANYWHERE, portCovers, resourceRule, stackRule, TYPES } from "./support";
 
 interface FirewallRule {
   direction?: string;
@@ -11,12 +11,25 @@ interface FirewallRule {
 const rulesOf = (props: Record<string, unknown>) => (props.rules ?? []) as FirewallRule[];
 const fromAnywhere = (rule: FirewallRule) => (rule.sourceIps ?? []).some((ip) => ANYWHERE.includes(ip));
 
-/** The SSH ports a stack's servers listen on, read from their sshd drop-ins; 22 always counts. */
-function sshPorts(servers: { props: Record<string, unknown> }[]): number[] {
+type StackResource = { type: string; name: string; urn: string; props: Record<string, unknown> };
+
+/** The edge components of a stack, with the files they export: what is pushed to the server, not its frozen userData. */
+function edgeFiles(resources: StackResource[]) {
+  return resources
+    .filter((r) => r.type === VPS_COMPONENT)
+    .map((vps) => ({
+      vps,
+      ruleset: typeof vps.props[VPS_FILE_OUTPUTS.ruleset] === "string" ? (vps.props[VPS_FILE_OUTPUTS.ruleset] as string) : undefined,
+      sshdDropIn: String(vps.props[VPS_FILE_OUTPUTS.sshdDropIn] ?? ""),
+      peerAddresses: new Set((vps.props[VPS_FILE_OUTPUTS.tunnelPeerAddresses] ?? []) as string[]),
+    }));
+}
+
+/** The SSH ports a stack's servers listen on, read from the sshd drop-ins their components push; 22 always counts. */
+function sshPorts(resources: StackResource[]): number[] {
   const ports = new Set([22]);
-  for (const server of servers) {
-    const dropIn = cloudInitFile(server.props.userData, EDGE_FILES.sshdDropIn) ?? "";
-    for (const match of dropIn.matchAll(/^Port\s+(\d+)\s*$/gm)) ports.add(Number(match[1]));
+  for (const { sshdDropIn } of edgeFiles(resources)) {
+    for (const match of sshdDropIn.matchAll(/^Port\s+(\d+)\s*$/gm)) ports.add(Number(match[1]));
   }
   return [...ports].sort((a, b) => a - b);
 }
@@ -42,7 +55,7 @@ export const firewallNoPublicSsh = stackRule({
   configSchema: { properties: { allowWideSources: { type: "boolean", default: false } } },
   validate: (args, report) => {
     const { allowWideSources } = args.getConfig<NoPublicSshConfig>();
-    const ports = sshPorts(args.resources.filter((r) => r.type === TYPES.server));
+    const ports = sshPorts(args.resources);
     for (const firewall of args.resources.filter((r) => r.type === TYPES.firewall)) {
       for (const rule of rulesOf(firewall.props)) {
         const wide = tooWide(rule.sourceIps ?? [], allowWideSources);
@@ -100,36 +113,33 @@ const RULESET_REQUIREMENTS: [string, RegExp][] = [
   ["the TCP MSS clamp", /tcp flags syn tcp option maxseg size set rt mtu/],
 ];
 
-export const nftablesRuleset = resourceRule({
+export const nftablesRuleset = stackRule({
   id: "edge-nftables-ruleset",
-  description: "The VPS's nftables ruleset drops by default on input and forward, clamps the MSS, and never masquerades or SNATs.",
+  description: "The VPS's nftables ruleset, as its Vps component pushes it, drops by default on input and forward, clamps the MSS, and never masquerades or SNATs.",
   remediation: "Render the ruleset with renderEdgeRuleset; the home side must see the client's real address, so no NAT but the DNAT.",
-  types: [TYPES.server],
-  validate: (props, _args, report) => {
-    const ruleset = cloudInitFile(props.userData, EDGE_FILES.ruleset);
-    if (ruleset === undefined) {
-      report(`user-data writes no ${EDGE_FILES.ruleset}`);
-      return;
+  validate: (args, report) => {
+    const files = edgeFiles(args.resources);
+    // A server whose files no component exports cannot be checked: its userData is only a hash in the state.
+    if (files.length === 0 && args.resources.some((r) => r.type === TYPES.server)) report(`an hcloud Server with no ${VPS_COMPONENT} exporting the ruleset it runs`);
+    for (const { vps, ruleset } of files) {
+      if (ruleset === undefined) {
+        report(`${VPS_COMPONENT} "${vps.name}" exports no ${VPS_FILE_OUTPUTS.ruleset}`, vps.urn);
+        continue;
+      }
+      for (const [what, pattern] of RULESET_REQUIREMENTS) if (!pattern.test(ruleset)) report(`the ruleset lacks ${what}`, vps.urn);
+      const nat = ruleset.split("\n").filter((line) => /\b(masquerade|snat)\b/.test(line) && !line.trim().startsWith("#"));
+      for (const line of nat) report(`the ruleset rewrites source addresses: "${line.trim()}"`, vps.urn);
     }
-    for (const [what, pattern] of RULESET_REQUIREMENTS) if (!pattern.test(ruleset)) report(`the ruleset lacks ${what}`);
-    const nat = ruleset.split("\n").filter((line) => /\b(masquerade|snat)\b/.test(line) && !line.trim().startsWith("#"));
-    for (const line of nat) report(`the ruleset rewrites source addresses: "${line.trim()}"`);
   },
 });
 
-/** DNAT targets and the tunnel peers' addresses, read from one server's files. */
-function forwardsOf(server: { props: Record<string, unknown> }) {
-  const ruleset = cloudInitFile(server.props.userData, EDGE_FILES.ruleset) ?? "";
-  const wireguard = cloudInitFile(server.props.userData, EDGE_FILES.wireguard) ?? "";
-  const peerAddresses = new Set(
-    [...wireguard.matchAll(/^AllowedIPs\s*=\s*(.+)$/gm)].flatMap((m) => m[1].split(",").map((ip) => ip.trim().replace(/\/(32|128)$/, ""))),
-  );
-  const dnats = [...ruleset.matchAll(/(tcp|udp) dport (\{ [^}]+ \}|\d+) dnat ip6? to (\S+)/g)].map((m) => ({
+/** DNAT targets read from one ruleset. */
+function dnatsOf(ruleset: string) {
+  return [...ruleset.matchAll(/(tcp|udp) dport (\{ [^}]+ \}|\d+) dnat ip6? to (\S+)/g)].map((m) => ({
     protocol: m[1],
     ports: m[2].replace(/[{}]/g, "").split(",").map((p) => Number(p.trim())),
     to: m[3],
   }));
-  return { dnats, peerAddresses };
 }
 
 export const forwardsReachPeers = stackRule({
@@ -137,7 +147,6 @@ export const forwardsReachPeers = stackRule({
   description: "Every port the ruleset DNATs goes to a WireGuard peer of the VPS, and is the port the firewall opens for it.",
   remediation: "Derive the ruleset, the WireGuard peers and the firewall from one forwards list (edgeForwards).",
   validate: (args, report) => {
-    const servers = args.resources.filter((r) => r.type === TYPES.server);
     const opened = new Set(
       args.resources
         .filter((r) => r.type === TYPES.firewall)
@@ -145,12 +154,11 @@ export const forwardsReachPeers = stackRule({
         .filter((rule) => rule.direction === "in" && fromAnywhere(rule) && rule.port)
         .map((rule) => `${rule.protocol}/${rule.port}`),
     );
-    for (const server of servers) {
-      const { dnats, peerAddresses } = forwardsOf(server);
-      for (const dnat of dnats) {
-        if (!peerAddresses.has(dnat.to)) report(`server "${server.name}" forwards ${dnat.protocol} ${dnat.ports.join(", ")} to ${dnat.to}, which is no WireGuard peer's address`, server.urn);
+    for (const { vps, ruleset, peerAddresses } of edgeFiles(args.resources)) {
+      for (const dnat of dnatsOf(ruleset ?? "")) {
+        if (!peerAddresses.has(dnat.to)) report(`server "${vps.name}" forwards ${dnat.protocol} ${dnat.ports.join(", ")} to ${dnat.to}, which is no WireGuard peer's address`, vps.urn);
         for (const port of dnat.ports) {
-          if (!opened.has(`${dnat.protocol}/${port}`)) report(`server "${server.name}" forwards ${dnat.protocol}/${port}, but no firewall opens it`, server.urn);
+          if (!opened.has(`${dnat.protocol}/${port}`)) report(`server "${vps.name}" forwards ${dnat.protocol}/${port}, but no firewall opens it`, vps.urn);
         }
       }
     }

@@ -1,5 +1,4 @@
 import type { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { parse } from "yaml";
 
 /** Resource type tokens the rules look at; matching on tokens keeps the pack free of provider SDK versions. */
 export const TYPES = {
@@ -8,24 +7,6 @@ export const TYPES = {
   dnsRecord: "cloudflare:index/dnsRecord:DnsRecord",
   apiToken: "cloudflare:index/apiToken:ApiToken",
 } as const;
-
-/** Paths the edge writes through cloud-init. */
-export const EDGE_FILES = {
-  ruleset: "/etc/nftables.conf",
-  wireguard: "/etc/wireguard/wg0.conf",
-  sshdDropIn: "/etc/ssh/sshd_config.d/10-homelab.conf",
-} as const;
-
-/** One file written by a #cloud-config user-data, or undefined when the user-data has no such file. */
-export function cloudInitFile(userData: unknown, path: string): string | undefined {
-  if (typeof userData !== "string" || !userData.startsWith("#cloud-config")) return undefined;
-  try {
-    const files = (parse(userData)?.write_files ?? []) as { path?: string; content?: string }[];
-    return files.find((f) => f.path === path)?.content;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Source ranges that mean "the whole internet". */
 export const ANYWHERE = ["0.0.0.0/0", "::/0"];

@@ -37,3 +37,11 @@ export const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
  * homelab:allowWideAdminCidrs: an ISP's block at most, never a continent's.
  */
 export const WIDEST_ADMIN_PREFIX = { 4: 16, 6: 32 } as const;
+
+/**
+ * The edge's component and the plain outputs it exports of the files it writes onto the server. The pack checks
+ * these, not the server's userData: the hcloud provider keeps only a hash of that in its outputs, and in ssh mode
+ * ignoreChanges freezes it at the first deploy while the files that really travel are pushed.
+ */
+export const VPS_COMPONENT = "homelab:edge:Vps";
+export const VPS_FILE_OUTPUTS = { ruleset: "ruleset", sshdDropIn: "sshdDropIn", tunnelPeerAddresses: "tunnelPeerAddresses" } as const;

@@ -2,12 +2,14 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { firstHostOfNetwork } from "../config/cidr";
 import { EDGE_UPDATE_MODES } from "../config/schema";
+import { VPS_COMPONENT, VPS_FILE_OUTPUTS } from "../contract/policyNames";
 import { ApplyScriptSpec, renderApplyScript, StagedFiles, VPS_PATHS } from "./applyScript";
 import { renderCloudInit } from "./cloudInit";
 import { EdgeConfigPush } from "./configPush";
 import { FirewallSpec, firewallRules } from "./firewall";
 import { EdgeRulesetSpec, renderEdgeRuleset } from "./nftables";
 import { renderSshdDropIn } from "./sshd";
+import { peerAddresses } from "./wireguard";
 
 export interface VpsArgs {
   /** Hetzner server type, e.g. "cx23". */
@@ -53,6 +55,10 @@ export interface VpsArtifacts {
 
 /** The rented edge: a Hetzner server with fixed primary IPs, a cloud firewall, and its files kept current. */
 export class Vps extends pulumi.ComponentResource {
+  /** The ruleset and sshd drop-in as pushed, and the tunnel's peer addresses: plain outputs the policy pack checks. */
+  readonly ruleset: string;
+  readonly sshdDropIn: string;
+  readonly tunnelPeerAddresses: pulumi.Output<string[]>;
   readonly ipv4: pulumi.Output<string>;
   /** The server's own IPv6 address (::1 of its /64), when IPv6 is on. */
   readonly ipv6?: pulumi.Output<string>;
@@ -60,7 +66,7 @@ export class Vps extends pulumi.ComponentResource {
   readonly artifacts: VpsArtifacts;
 
   constructor(name: string, args: VpsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("homelab:edge:Vps", name, {}, opts);
+    super(VPS_COMPONENT, name, {}, opts);
     if (args.update.mode === "ssh" && args.update.sshPrivateKey === undefined) {
       throw new Error("Vps: update mode ssh needs sshPrivateKey");
     }
@@ -130,6 +136,17 @@ export class Vps extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, serverId: this.serverId });
+    this.ruleset = ruleset;
+    this.sshdDropIn = sshdDropIn;
+    // Addresses only, so not secret, though they are read from the secret config.
+    this.tunnelPeerAddresses = pulumi.unsecret(pulumi.output(args.wireguardConfig).apply(peerAddresses));
+    this.registerOutputs({
+      ipv4: this.ipv4,
+      ipv6: this.ipv6,
+      serverId: this.serverId,
+      [VPS_FILE_OUTPUTS.ruleset]: this.ruleset,
+      [VPS_FILE_OUTPUTS.sshdDropIn]: this.sshdDropIn,
+      [VPS_FILE_OUTPUTS.tunnelPeerAddresses]: this.tunnelPeerAddresses,
+    });
   }
 }

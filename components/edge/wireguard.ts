@@ -100,3 +100,8 @@ export function renderWireguardConfig(spec: WireguardConfigSpec): string {
 export function endpointAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** The peers' AllowedIPs of a wg-quick config, without the host prefix length: the addresses the tunnel reaches. */
+export function peerAddresses(config: string): string[] {
+  return [...config.matchAll(/^AllowedIPs\s*=\s*(.+)$/gm)].flatMap((m) => m[1].split(",").map((ip) => ip.trim().replace(/\/(32|128)$/, "")));
+}

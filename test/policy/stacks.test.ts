@@ -4,6 +4,8 @@ import { allPolicies } from "../../policy/policies";
 import { packConfigFor } from "../../tools/offline/packConfig";
 import { planStacks } from "../../tools/offline/planStacks";
 import { runPolicies, targetsOf } from "../../tools/offline/policyRunner";
+import { providerState } from "../../tools/offline/fakes";
+import { VPS_COMPONENT } from "../../components/contract/policyNames";
 import { validEdgeRaw } from "../support/fixtures";
 import { runEdge } from "../support/offline";
 
@@ -41,6 +43,21 @@ describe("the policy pack over the example stacks", () => {
     );
     const violations = await runPolicies(allPolicies, targets, packConfigFor(parseEdgeConfig(validEdgeRaw())));
     assert.deepEqual(violations.map((v) => v.policy).sort(), ["edge-firewall-allowed-ports", "edge-firewall-no-public-ssh"]);
+  });
+
+  it("checks the files the Vps component pushes, not the server's userData, which the provider's state holds as a hash", async () => {
+    const run = await runEdge();
+    const targets = targetsOf(run.resources);
+    const server = targets.find((t) => t.type === "hcloud:index/server:Server")!;
+    // terraform-provider-hcloud stores base64(SHA-1) of the user-data; stack policies read that state.
+    assert.match(String(providerState(server.type, server.props).userData), /^[A-Za-z0-9+/]{27}=$/);
+    const masquerading = targets.map((t) =>
+      t.type === VPS_COMPONENT ? { ...t, outputs: { ...t.outputs, ruleset: String(t.outputs!.ruleset).replace("  chain prerouting {", '  chain postrouting {\n    oifname "wg0" masquerade\n  }\n\n  chain prerouting {') } } : t,
+    );
+    const violations = await runPolicies(allPolicies, masquerading, packConfigFor(parseEdgeConfig(validEdgeRaw())));
+    assert.deepEqual(violations.map((v) => `${v.policy}: ${v.message}`), ['edge-nftables-ruleset: the ruleset rewrites source addresses: "oifname "wg0" masquerade"'], "the ruleset that is pushed is the one checked");
+    const withoutComponent = await runPolicies(allPolicies, targets.filter((t) => t.type !== VPS_COMPONENT), packConfigFor(parseEdgeConfig(validEdgeRaw())));
+    assert.deepEqual(withoutComponent.map((v) => v.message), [`an hcloud Server with no ${VPS_COMPONENT} exporting the ruleset it runs`]);
   });
 
   it("a disabled rule is not run, and a level from config overrides the rule's own", async () => {

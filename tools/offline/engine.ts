@@ -22,6 +22,8 @@ export interface RecordedResource {
   custom: boolean;
   /** Set when the program read an existing object (`X.get`, a StackReference) instead of declaring one. */
   read?: true;
+  /** A component's registered outputs, secret markers removed, as stack policies see them on the real engine. */
+  outputs?: Record<string, unknown>;
   /** URN of the parent; absent only for the stack itself. */
   parent?: string;
   /** Inputs with secret markers removed. */
@@ -195,6 +197,15 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
   };
   recordCalls("registerResource", (req) => req.getObject());
   recordCalls("readResource", (req) => req.getProperties());
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req: any, callback: (err: unknown, response: unknown) => void) => {
+    const record = resources.find((r) => r.urn === req.getUrn());
+    if (record && !record.custom) {
+      const raw = (req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+      record.outputs = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, unwrapSecrets(value).value]));
+    }
+    registerOutputs(req, callback);
+  };
 
   const outputs: Record<string, ResolvedOutput> = {};
   const artifacts: Record<string, string> = {};

@@ -70,6 +70,18 @@ export function fakeOutputs(type: string, name: string, inputs: Record<string, u
   }
 }
 
+/**
+ * A custom resource's inputs as its provider keeps them in state, which is what stack policies read on the real
+ * engine. The hcloud provider stores a server's user-data only as a hash (terraform-provider-hcloud
+ * internal/server/resource.go userDataHashSum: base64 of its SHA-1).
+ */
+export function providerState(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  if (type === "hcloud:index/server:Server" && typeof inputs.userData === "string") {
+    return { ...inputs, userData: createHash("sha1").update(inputs.userData).digest("base64") };
+  }
+  return inputs;
+}
+
 /** Provider function results, by token. */
 export function fakeInvoke(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (token) {

@@ -1,12 +1,16 @@
 import type { EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { RecordedResource } from "./engine";
+import { providerState } from "./fakes";
 
 /** A resource as a policy sees it. */
 export interface PolicyTarget {
   type: string;
   name: string;
   urn: string;
+  /** What resource policies see: the inputs. */
   props: Record<string, unknown>;
+  /** A component's registered outputs; stack policies see these, and a custom resource's provider state, as the engine does. */
+  outputs?: Record<string, unknown>;
   parent?: string;
   options?: Partial<RecordedResource["options"]>;
 }
@@ -65,6 +69,7 @@ export async function runPolicies(policies: AnyPolicy[], targets: PolicyTarget[]
   const violations: Violation[] = [];
   const stackTags = new Map<string, string>();
   const resources = targets.map(policyResource);
+  const stackResources = targets.map((target) => policyResource({ ...target, props: target.outputs ?? providerState(target.type, target.props) }));
   for (const policy of policies) {
     const level = config[policy.name]?.enforcementLevel ?? policy.enforcementLevel ?? "advisory";
     if (level === "disabled") continue;
@@ -72,7 +77,7 @@ export async function runPolicies(policies: AnyPolicy[], targets: PolicyTarget[]
     const report = (message: string, urn?: string) => violations.push({ policy: policy.name, level, message, urn });
     try {
       if ("validateStack" in policy) {
-        await policy.validateStack({ resources, stackTags, getConfig, notApplicable }, report);
+        await policy.validateStack({ resources: stackResources, stackTags, getConfig, notApplicable }, report);
         continue;
       }
       const validations = [policy.validateResource ?? []].flat();
@@ -98,7 +103,7 @@ export async function runPolicies(policies: AnyPolicy[], targets: PolicyTarget[]
 
 /** The engine's records as policy targets. */
 export function targetsOf(resources: RecordedResource[]): PolicyTarget[] {
-  return resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, parent: r.parent, options: r.options }));
+  return resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, outputs: r.custom ? undefined : (r.outputs ?? {}), parent: r.parent, options: r.options }));
 }
 
 /** Violations grouped by policy, one line each, for the plan's output. */
