@@ -15,7 +15,7 @@ export interface EdgeConfigPushArgs {
   files: pulumi.Input<StagedFiles>;
   paths: EdgePaths;
   /** The server the files go to; the push waits for it, since a component's own dependsOn does not reach its children. */
-  server: pulumi.Resource;
+  server: pulumi.CustomResource;
 }
 
 /** Identifies one set of files; the same hash triggers the push and names the change to confirm. */
@@ -48,14 +48,16 @@ export class EdgeConfigPush extends pulumi.ComponentResource {
       dialErrorLimit: 60,
       perDialTimeout: 10,
     };
+    // A replaced server boots the user-data frozen at the first deploy, so a new server id pushes the current files too.
+    const triggers = [this.token, args.server.id];
     const apply = new command.remote.Command(
       `${name}-apply`,
-      { connection, create: pulumi.all([files, this.token]).apply(([f, token]) => renderPushCommand(f, token, args.paths)), triggers: [this.token] },
+      { connection, create: pulumi.all([files, this.token]).apply(([f, token]) => renderPushCommand(f, token, args.paths)), triggers },
       { parent: this, dependsOn: [args.server] },
     );
     const confirm = new command.remote.Command(
       `${name}-confirm`,
-      { connection, create: this.token.apply((token) => renderConfirmCommand(token, args.paths)), triggers: [this.token] },
+      { connection, create: this.token.apply((token) => renderConfirmCommand(token, args.paths)), triggers },
       { parent: this, dependsOn: [apply] },
     );
     this.registerOutputs({ token: this.token, confirmed: confirm.stdout });

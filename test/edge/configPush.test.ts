@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { changeToken } from "../../components/edge/configPush";
-import { resourceOf, runEdge } from "../support/offline";
+import { idOf, resourceOf, runEdge } from "../support/offline";
 
 const COMMAND = "command:remote:Command";
 const files = { ruleset: "r", wireguard: "w", sshdDropIn: "s", script: "x" };
@@ -21,7 +21,8 @@ describe("EdgeConfigPush component", () => {
     assert.ok(apply.options.dependsOn.includes(server.urn), "the push waits for the server");
     assert.ok(confirm.options.dependsOn.includes(apply.urn), "confirm runs after apply");
     assert.deepEqual(apply.inputs.triggers, confirm.inputs.triggers);
-    const token = (apply.inputs.triggers as string[])[0];
+    const [token, serverId] = apply.inputs.triggers as string[];
+    assert.equal(serverId, idOf(run, "hcloud:index/server:Server", "edge"), "a replaced server (a new id) gets the current files pushed and confirmed");
     assert.match(token, /^[0-9a-f]{16}$/);
     assert.match(String(confirm.inputs.create), new RegExp(`confirm '${token}'`));
     assert.match(String(apply.inputs.create), new RegExp(`apply "\\$staged" '${token}'`));

@@ -1,14 +1,7 @@
 import { strict as assert } from "node:assert";
 import { Vps, VpsArgs } from "../../components/edge/vps";
-import { fakeId } from "../../tools/offline/fakes";
-import { OfflineRun } from "../../tools/offline/engine";
-import { resourceOf, resourcesOf, runEdge, runProgram } from "../support/offline";
+import { idOf, resourceOf, resourcesOf, runEdge, runProgram } from "../support/offline";
 
-/** The id the engine gave a resource: what other resources' inputs refer to it by. */
-const idOf = (run: OfflineRun, type: string, name: string) => {
-  resourceOf(run, type, name);
-  return fakeId(type, name);
-};
 
 const SERVER = "hcloud:index/server:Server";
 const PRIMARY_IP = "hcloud:index/primaryIp:PrimaryIp";

@@ -1,6 +1,7 @@
 import { buildStack } from "../../components/stacks";
 import { StackBuild } from "../../components/stackBuild";
 import { OfflineRun, RecordedResource, runOffline } from "../../tools/offline/engine";
+import { fakeId } from "../../tools/offline/fakes";
 import { asStackReference } from "../../tools/offline/planStacks";
 import { edgeStackConfig, validHomeRaw } from "./fixtures";
 import { PROJECT } from "../../components/config/schema";
@@ -34,4 +35,10 @@ export async function runHome(overrides: Record<string, string | undefined> = {}
   const raw: Record<string, string | undefined> = { ...validHomeRaw(), ...overrides };
   const config = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined).map(([k, v]) => [`${PROJECT}:${k}`, v as string]));
   return runOffline({ stack: "home", config, stackReferences: { [raw.edgeStack!]: asStackReference(edgeRun) }, program: () => buildStack("home") });
+}
+
+/** The id the engine gave a resource: what other resources' inputs refer to it by. */
+export function idOf(run: OfflineRun, type: string, name: string): string {
+  resourceOf(run, type, name);
+  return fakeId(type, name);
 }
