@@ -112,6 +112,50 @@ describe("GitHub Actions workflows", () => {
     assert.equal(runGuard(readFileSync(join(__dirname, "../Pulumi.edge.yaml"), "utf8")).status, 1, "as shipped, the edge deploys from a runner at home");
   });
 
+  it("splits credentials: previews take read-only ones from the preview environment, deploys production's, nothing else any secret", () => {
+    const jobs = WORKFLOWS.flatMap((file) => Object.entries(workflow(file).jobs as Record<string, { environment?: string }>).map(([name, job]) => ({ file, name, job })));
+    const environmentOf = (file: string, name: string) => jobs.find((j) => j.file === file && j.name === name)!.job.environment;
+    assert.equal(environmentOf("pull-request.yml", "preview-edge"), "preview");
+    assert.equal(environmentOf("pull-request.yml", "preview-home"), "preview");
+    assert.equal(environmentOf("deploy.yml", "edge"), "production");
+    assert.equal(environmentOf("deploy.yml", "home"), "production");
+    for (const { file, name, job } of jobs) {
+      const secrets = [...JSON.stringify(job).matchAll(/secrets\.([A-Z_]+)/g)].map((m) => m[1]).filter((secret) => secret !== "GITHUB_TOKEN");
+      if (secrets.length) assert.ok(job.environment, `${file} ${name} reads ${secrets.join(", ")} outside an environment, where every branch's workflow can`);
+    }
+  });
+
+  describe("the plan-diff comment, run as GitHub runs its script", () => {
+    const script = (steps(workflow("plan-diff-comment.yml").jobs.comment).find((s) => s.uses?.startsWith("actions/github-script")) as { with: { script: string } }).with.script;
+    const runScript = async (artifactNumber: string, prHeads: Record<number, string>) => {
+      const posted: { number?: number; body: string; update?: number }[] = [];
+      const files: Record<string, string> = { "pr-number.txt": artifactNumber, "plan-diff.md": "### Plan diff" };
+      const github = {
+        paginate: async () => [],
+        rest: {
+          pulls: { get: async ({ pull_number }: { pull_number: number }) => ({ data: { head: { sha: prHeads[pull_number] ?? "unknown" } } }) },
+          issues: {
+            listComments: () => undefined,
+            createComment: async ({ issue_number, body }: { issue_number: number; body: string }) => posted.push({ number: issue_number, body }),
+            updateComment: async ({ comment_id, body }: { comment_id: number; body: string }) => posted.push({ update: comment_id, body }),
+          },
+        },
+      };
+      const context = { repo: { owner: "o", repo: "r" }, payload: { workflow_run: { id: 99, head_sha: "abc123" } } };
+      const fakeRequire = (name: string) => (name === "fs" ? { readFileSync: (file: string) => files[file] } : undefined);
+      await new Function("require", "github", "context", `return (async () => {\n${script}\n})();`)(fakeRequire, github, context);
+      return posted;
+    };
+
+    it("posts to the pull request whose head the run tested", async () => {
+      assert.deepEqual((await runScript("7", { 7: "abc123" })).map((p) => p.number), [7]);
+    });
+
+    it("refuses a number that names another pull request, which the artifact's writer chose", async () => {
+      await assert.rejects(runScript("8", { 7: "abc123", 8: "def456" }), /pull request 8 is not the one run 99 tested/);
+    });
+  });
+
   it("uses pulumi/actions v7, the major on a current Node runtime (v7.0.0 action.yml: node24; v6 ran on node20)", () => {
     const uses = WORKFLOWS.flatMap((file) => Object.values(workflow(file).jobs as Record<string, { steps: Step[] }>).flatMap((job) => steps(job).map((s) => s.uses ?? "")));
     const pulumi = uses.filter((u) => u.startsWith("pulumi/actions@"));
