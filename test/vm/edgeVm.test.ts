@@ -1,0 +1,200 @@
+import { strict as assert } from "node:assert";
+import { requireRealTools } from "../support/realTools";
+import { EdgeVmLab } from "./edgeLab";
+
+const TOOLS = ["qemu-system-x86_64", "mmdebstrap", "mkfs.ext4", "debugfs", "ssh", "ssh-keygen", "nmap", "wireguard-go", "wg", "wg-quick", "curl"];
+
+/** Set by .mocharc.vm.json (test/vm/enableSuite.ts): `npm test` must stay fast, and a VM boot takes minutes. */
+const vmSuiteEnabled = process.env.HOMELAB_VM_SUITE === "1";
+
+/** Ports a TCP SYN scan of every port finds open, from nmap's grepable output. */
+function openTcpPorts(grepable: string): number[] {
+  const ports = /Ports: ([^\t\n]*)/.exec(grepable)?.[1] ?? "";
+  return ports
+    .split(", ")
+    .filter((entry) => entry.split("/")[1] === "open")
+    .map((entry) => Number(entry.split("/")[0]))
+    .sort((a, b) => a - b);
+}
+
+/** A port's state in nmap's grepable output of a scan of that one port. */
+const portState = (grepable: string, port: number) => new RegExp(`${port}/([a-z|]+)/tcp`).exec(grepable)?.[1];
+
+describe("the edge VPS: Debian 12 in a VM booted from the plan's own user-data", function () {
+  let lab: EdgeVmLab;
+  const urlHost = (address: string) => (address.includes(":") ? `[${address}]` : address);
+
+  before(async function () {
+    if (!vmSuiteEnabled) {
+      console.warn("      skipped: the VM suite runs under `npm run test:vm` (or with HOMELAB_VM_SUITE=1)");
+      this.skip();
+    }
+    requireRealTools(this, TOOLS, true);
+    lab = await EdgeVmLab.start((line) => console.log(`      ${line}`));
+  });
+
+  after(async () => {
+    if (lab) console.log(`      timings (s): ${Object.entries(lab.timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}`);
+    await lab?.teardown();
+  });
+
+  /** What the client's HTTP request to the VPS's public address brings back: the address the backend saw. */
+  const seenByBackend = (address: string) => lab.tryExec("client", "curl", ["-sS", "-g", "--max-time", "15", `http://${urlHost(address)}/`], 30_000);
+
+  /** What the VPS and the home peer say about the path, for a failure message. */
+  const pathState = () =>
+    [
+      lab.tryVps("wg show wg0; sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding; ip -br address; ip route; nft list ruleset", 60_000).stdout,
+      lab.tryExec("home", "wg", ["show"]).stdout,
+      lab.tryExec("home", "ss", ["-ltn"]).stdout,
+    ].join("\n---\n");
+
+  /** The client's request through the public address reaches the backend, which sees the client's own address. */
+  const requestThroughTunnel = (family: "ipv4" | "ipv6") => {
+    const result = seenByBackend(lab.addresses.vps[family]);
+    assert.equal(result.status, 0, `${result.stderr}\n${pathState()}`);
+    assert.equal(result.stdout, lab.addresses.client[family]);
+  };
+
+  const checkServices = () => {
+    const states = lab.vps("systemctl is-active nftables.service wg-quick@wg0.service ssh.service || true").trim().split("\n");
+    assert.deepEqual(states, ["active", "active", "active"], "nftables, wg-quick@wg0, ssh");
+  };
+
+  const waitForHandshake = async (after: number, limitSeconds: number) => {
+    const gatewayKey = (lab.edge.outputs.wireguard.value as any).peers.gateway.publicKey as string;
+    const deadline = Date.now() + limitSeconds * 1000;
+    let latest = 0;
+    while (Date.now() < deadline) {
+      const line = lab.vps("wg show wg0 latest-handshakes").split("\n").find((l) => l.startsWith(gatewayKey));
+      latest = Number(line?.split("\t")[1] ?? 0);
+      if (latest > after) return latest;
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    assert.fail(`no handshake from the gateway peer newer than ${after} within ${limitSeconds} s (latest ${latest})`);
+  };
+
+  describe("first boot", () => {
+    it("cloud-init is done with no errors; nftables, wg-quick@wg0 and ssh are active", () => {
+      const status = lab.vps("cloud-init status --long || true");
+      assert.match(status, /^status: done$/m, status);
+      assert.doesNotMatch(status, /^errors: \[.+\]/m, status);
+      assert.doesNotMatch(status, /recoverable_errors:/, status);
+      checkServices();
+    });
+
+    it("loaded the plan's ruleset and runs sshd on the plan's port, keys only", () => {
+      assert.match(lab.vps("nft list table inet edge"), /chain prerouting/);
+      const sshd = lab.vps("sshd -T");
+      assert.match(sshd, new RegExp(`^port ${lab.ssh.port}$`, "m"));
+      assert.match(sshd, /^passwordauthentication no$/m);
+      assert.match(sshd, /^authenticationmethods publickey$/m);
+    });
+
+    for (const family of ["ipv4", "ipv6"] as const) {
+      it(`a client's scan of every TCP port over ${family} finds only 80 and 443 open; SSH is filtered`, () => {
+        const target = lab.addresses.vps[family];
+        const flag = family === "ipv6" ? ["-6"] : [];
+        const all = lab.tryExec("client", "nmap", [...flag, "-Pn", "-n", "-sS", "-p-", "--min-rate", "3000", "--max-retries", "1", "-oG", "-", target], 300_000);
+        assert.equal(all.status, 0, all.stderr);
+        assert.deepEqual(openTcpPorts(all.stdout), [80, 443], all.stdout);
+        const ssh = lab.tryExec("client", "nmap", [...flag, "-Pn", "-n", "-sS", "-p", `22,${lab.ssh.port}`, "--max-retries", "2", "-oG", "-", target]);
+        assert.equal(portState(ssh.stdout, lab.ssh.port), "filtered", ssh.stdout);
+        assert.equal(portState(ssh.stdout, 22), "filtered", ssh.stdout);
+      });
+    }
+
+    it("SSH answers on the plan's port from the admin host, over IPv4 and IPv6, and not from the client", () => {
+      for (const family of ["ipv4", "ipv6"] as const) {
+        const target = `root@${lab.addresses.vps[family]}`;
+        const admin = lab.tryExec("admin", "ssh", [...lab.sshArgs(["-o", "ControlPath=none"]), target, "echo in"], 60_000);
+        assert.equal(admin.status, 0, `admin over ${family}: ${admin.stderr}`);
+        assert.equal(admin.stdout.trim(), "in");
+        const client = lab.tryExec("client", "ssh", [...lab.sshArgs(["-o", "ControlPath=none"]), target, "echo in"], 60_000);
+        assert.notEqual(client.status, 0);
+        assert.match(client.stderr, /timed out/, `client over ${family}: ${client.stderr}`);
+      }
+    });
+
+    it("SSH takes the key only: a password login is refused before any password is asked", () => {
+      const password = lab.tryExec("admin", "ssh", [...lab.sshArgs(["-o", "ControlPath=none", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", "-v"]), `root@${lab.addresses.vps.ipv4}`, "true"], 60_000);
+      assert.notEqual(password.status, 0);
+      assert.match(password.stderr, /Authentications that can continue: publickey\r?$/m, password.stderr);
+      assert.match(password.stderr, /Permission denied \(publickey\)/);
+    });
+
+    it("the home gateway peer (wireguard-go, the plan's own peer config) handshakes with the VPS's kernel WireGuard", async () => {
+      assert.match(lab.vps("lsmod"), /^wireguard /m, "kernel WireGuard, not a userspace one");
+      await waitForHandshake(0, 90);
+    });
+
+    for (const family of ["ipv4", "ipv6"] as const) {
+      it(`a client's HTTP request over ${family} goes DNAT -> kernel WireGuard -> the backend, which sees the client's own address`, () => {
+        requestThroughTunnel(family);
+      });
+    }
+  });
+
+  describe("the push, over real SSH from the admin host", () => {
+    /** The create command of one of EdgeConfigPush's remote Commands, exactly as the plan recorded it. */
+    const pushCommand = (suffix: "apply" | "confirm") => {
+      const command = lab.edge.resources.find((r) => r.type === "command:remote:Command" && r.name.endsWith(`-push-${suffix}`));
+      if (!command) assert.fail(`the plan has no command:remote:Command *-push-${suffix}`);
+      return { create: String(command.inputs.create), triggers: command.inputs.triggers as string[] };
+    };
+
+    it("applies the plan's files with the rendered command, and confirms them over a second, new connection", async () => {
+      const apply = pushCommand("apply");
+      const token = apply.triggers[0];
+      const applied = lab.tryVps(apply.create, 300_000);
+      assert.equal(applied.status, 0, applied.stderr + applied.stdout);
+      assert.equal(lab.vps("cat /var/lib/homelab-edge/pending").trim(), token);
+      // The command provider opens a new connection per Command. apply ends by reloading sshd, which re-executes
+      // itself, so the confirm's first dial can meet a closed port: the provider's dial retries cover that.
+      const confirm = await lab.viaNewConnection(pushCommand("confirm").create);
+      assert.equal(confirm.status, 0, `${confirm.stderr}${confirm.stdout} (after ${confirm.attempts} dial(s))`);
+      if (confirm.attempts > 1) console.log(`      (the confirm connected at dial ${confirm.attempts})`);
+      assert.equal(lab.tryVps("test -e /var/lib/homelab-edge/pending").status, 1, "nothing is left pending");
+      assert.match(lab.vps("tail -n 1 /var/lib/homelab-edge/log").trim(), new RegExp(`confirmed ${token}$`));
+      checkServices();
+      requestThroughTunnel("ipv4");
+    });
+  });
+
+  describe("after a reboot, with no push", () => {
+    let bootId: string;
+    let rebootedAt: number;
+
+    before(async function () {
+      if (!lab) this.skip();
+      bootId = lab.vps("cat /proc/sys/kernel/random/boot_id").trim();
+      rebootedAt = Number(lab.vps("date +%s").trim());
+      const started = Date.now();
+      lab.tryVps("systemctl reboot", 15_000);
+      lab.closeMux();
+      await new Promise((r) => setTimeout(r, 10_000));
+      await lab.waitForSsh(600);
+      lab.vps("systemctl is-system-running --wait >/dev/null || true", 300_000);
+      lab.timings.rebootSeconds = (Date.now() - started) / 1000;
+    });
+
+    it("is a new boot, and nftables, wg-quick@wg0 and ssh are active again", () => {
+      assert.notEqual(lab.vps("cat /proc/sys/kernel/random/boot_id").trim(), bootId);
+      checkServices();
+    });
+
+    it("the tunnel comes back: a new handshake, and the client's request reaches the backend with its own address", async () => {
+      await waitForHandshake(rebootedAt, 180);
+      requestThroughTunnel("ipv4");
+      requestThroughTunnel("ipv6");
+    });
+
+    it("has the plan's ruleset and SSH port back: only 80 and 443 open to the client", () => {
+      assert.match(lab.vps("nft list table inet edge"), /dnat ip to 10\.10\.10\.2/);
+      assert.match(lab.vps("sshd -T"), new RegExp(`^port ${lab.ssh.port}$`, "m"));
+      const scan = lab.tryExec("client", "nmap", ["-Pn", "-n", "-sS", "-p", `22,80,443,${lab.ssh.port}`, "--max-retries", "2", "-oG", "-", lab.addresses.vps.ipv4]);
+      assert.deepEqual(openTcpPorts(scan.stdout), [80, 443], scan.stdout);
+      assert.equal(portState(scan.stdout, lab.ssh.port), "filtered", scan.stdout);
+    });
+  });
+});
