@@ -21,6 +21,8 @@ const homeShape = {
   gatewayApi: boolean().default(false),
   gatewayApiVersion: chartVersion().default("v1.3.0"),
   ciliumVersion: chartVersion().default("1.18.2"),
+  /** Cilium's WireGuard transparent encryption between nodes; off leaves the VXLAN overlay in clear on the LAN. */
+  ciliumEncryption: boolean().default(true),
   traefikVersion: chartVersion().default("37.1.1"),
   certManagerVersion: chartVersion().default("v1.18.2"),
   reflectorVersion: chartVersion().default("9.1.31"),
@@ -58,6 +60,7 @@ export interface HomeConfig extends CommonConfig {
   loadBalancer: { pool: string; traefikAddress: string; interfaces: string[] };
   gatewayApi: { enabled: boolean; version: string };
   charts: { cilium: string; traefik: string; certManager: string; reflector: string };
+  ciliumEncryption: boolean;
   gatewayImages: { wireguard: string; haproxy: string };
   gluetunImage: string;
   storageClasses?: string[];
@@ -135,6 +138,7 @@ export function parseHomeConfig(raw: Record<string, unknown>): HomeConfig {
     loadBalancer: { pool: c.lbPool, traefikAddress: c.traefikAddress ?? defaultTraefikAddress(c.lbPool), interfaces: c.l2Interfaces },
     gatewayApi: { enabled: c.gatewayApi, version: c.gatewayApiVersion },
     charts: { cilium: c.ciliumVersion, traefik: c.traefikVersion, certManager: c.certManagerVersion, reflector: c.reflectorVersion },
+    ciliumEncryption: c.ciliumEncryption,
     gatewayImages: { wireguard: c.gatewayWireguardImage, haproxy: c.gatewayHaproxyImage },
     gluetunImage: c.gluetunImage,
     storageClasses: c.storageClasses,

@@ -5,7 +5,11 @@ export interface CiliumValuesSpec {
   k8sServicePort: number;
   podCidr: string;
   gatewayApi: boolean;
+  /** WireGuard transparent encryption between nodes: the VXLAN overlay is otherwise clear and unauthenticated on the LAN. */
+  encryption: boolean;
 }
+
+const INIT_RESOURCES = { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } };
 
 /**
  * Helm values for Cilium. Kube-proxy replacement is always on because L2 announcements need it; the client rate
@@ -19,10 +23,16 @@ export function renderCiliumValues(spec: CiliumValuesSpec): Record<string, unkno
     l2announcements: { enabled: true },
     k8sClientRateLimit: { qps: 20, burst: 40 },
     ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: [spec.podCidr] } },
-    // Requests and limits on every container the chart renders, as the policy pack asks of all workloads.
+    // Requests and limits on every container the chart renders, as the policy pack asks of all workloads. At 1.18.2 the
+    // agent's init containers read three different keys: mount-cgroup cgroup.autoMount.resources, install-cni-binaries
+    // cni.resources (whose default has no limit), the rest initResources; the cilium-envoy DaemonSet envoy.resources.
     resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
-    initResources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+    initResources: INIT_RESOURCES,
+    cgroup: { autoMount: { resources: INIT_RESOURCES } },
+    cni: { resources: { requests: { cpu: "10m", memory: "10Mi" }, limits: { memory: "64Mi" } } },
+    envoy: { resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "512Mi" } } },
     operator: { replicas: 1, resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "256Mi" } } },
     gatewayAPI: { enabled: spec.gatewayApi },
+    encryption: spec.encryption ? { enabled: true, type: "wireguard" } : { enabled: false },
   };
 }

@@ -54,6 +54,7 @@ export function buildHomeStack(): StackBuild {
       podCidr: config.cluster.podCidr,
       gatewayApi: config.gatewayApi.enabled,
       gatewayApiVersion: config.gatewayApi.version,
+      encryption: config.ciliumEncryption,
       lbPool: config.loadBalancer.pool,
       interfaces: config.loadBalancer.interfaces,
     },

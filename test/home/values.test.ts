@@ -5,15 +5,31 @@ import { TUNNEL_FED_ENTRYPOINTS } from "../../components/contract/policyNames";
 import { ENTRYPOINTS, renderTraefikValues } from "../../components/home/traefikValues";
 import { chartEntrypointArgs, chartMajor, TraefikPorts, traefikDefaultEntrypoints, TRAEFIK_CHART_PORTS, TRAEFIK_CHART_VERSION } from "../policy/charts/traefikChart";
 
+const ciliumValues = (encryption: boolean) =>
+  renderCiliumValues({ k8sServiceHost: "192.168.1.10", k8sServicePort: 6443, podCidr: "10.42.0.0/16", gatewayApi: false, encryption }) as Record<string, any>;
+
 describe("Helm values and namespace labels", () => {
   it("Cilium: kube-proxy replacement and L2 announcements always on, talking to the configured API server", () => {
-    const values = renderCiliumValues({ k8sServiceHost: "192.168.1.10", k8sServicePort: 6443, podCidr: "10.42.0.0/16", gatewayApi: false }) as Record<string, any>;
+    const values = ciliumValues(true);
     assert.equal(values.kubeProxyReplacement, true);
     assert.equal(values.k8sServiceHost, "192.168.1.10");
     assert.equal(values.k8sServicePort, 6443);
     assert.deepEqual(values.l2announcements, { enabled: true });
     assert.deepEqual(values.ipam.operator.clusterPoolIPv4PodCIDRList, ["10.42.0.0/16"]);
     assert.equal(values.gatewayAPI.enabled, false);
+  });
+
+  it("Cilium: node-to-node traffic in WireGuard when encryption is on, and no encryption block that turns it on when off", () => {
+    assert.deepEqual(ciliumValues(true).encryption, { enabled: true, type: "wireguard" });
+    assert.deepEqual(ciliumValues(false).encryption, { enabled: false });
+  });
+
+  it("Cilium: requests, a CPU request and a memory limit under each key the 1.18.2 chart's containers read", () => {
+    const values = ciliumValues(true);
+    // cilium-agent/daemonset.yaml: mount-cgroup, install-cni-binaries, the other init containers, the agent; cilium-envoy/daemonset.yaml; the operator.
+    for (const [key, resources] of Object.entries({ "cgroup.autoMount": values.cgroup.autoMount.resources, cni: values.cni.resources, init: values.initResources, agent: values.resources, envoy: values.envoy.resources, operator: values.operator.resources })) {
+      assert.ok(resources?.requests?.cpu && resources.requests.memory && resources.limits?.memory, key);
+    }
   });
 
   // The pinned chart, and the newest major, whose values.schema.json moved redirections and tls under `http`.

@@ -13,10 +13,11 @@ import { chartEntrypointArgs, chartMajor, TRAEFIK_CHART_PORTS, TRAEFIK_CHART_VER
  * kube-prometheus-stack's admission-create/patch Jobs do not exist on a cluster this program builds.
  */
 
-const cilium = renderCiliumValues({ k8sServiceHost: "192.168.1.10", k8sServicePort: 6443, podCidr: "10.42.0.0/16", gatewayApi: false }) as any;
 const traefik = renderTraefikValues({ version: TRAEFIK_CHART_VERSION, address: "192.168.1.241", podCidr: "10.42.0.0/16", gatewayApi: false }) as any;
 const digest = "@sha256:" + "ab".repeat(32);
 const probe = (path: string, port: number) => ({ httpGet: { path, port } });
+// Helm's `with` renders nothing for an unset or empty map.
+const isEmpty = (value: unknown) => value === undefined || value === null || (typeof value === "object" && Object.keys(value as object).length === 0);
 
 const deployment = (kind: string, namespace: string, name: string, pod: Record<string, unknown>): PolicyTarget =>
   resource(`kubernetes:${kind === "DaemonSet" || kind === "Deployment" ? "apps/v1" : "batch/v1"}:${kind}`, name, {
@@ -26,15 +27,34 @@ const deployment = (kind: string, namespace: string, name: string, pod: Record<s
     spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: pod } },
   });
 
-export const ciliumAgent = deployment("DaemonSet", "kube-system", "cilium", {
+/*
+ * Cilium chart 1.18.2, templates/cilium-agent/daemonset.yaml: each init container takes its resources from its own
+ * key (`with .Values.<key>`, so an empty map renders no resources at all): mount-cgroup cgroup.autoMount.resources,
+ * install-cni-binaries cni.resources, the others initResources. Read here from the program's values, so a key the
+ * program leaves unset shows as a container without resources, as on the cluster.
+ */
+const CILIUM_INIT_RESOURCE_KEYS: [string, (values: any) => unknown][] = [
+  ["config", (v) => v.initResources],
+  ["mount-cgroup", (v) => v.cgroup?.autoMount?.resources],
+  ["apply-sysctl-overwrites", (v) => v.initResources],
+  ["mount-bpf-fs", (v) => v.initResources],
+  ["clean-cilium-state", (v) => v.initResources],
+  // The chart's default here (values.yaml) is requests only, no limit; Helm merges the program's value over it.
+  ["install-cni-binaries", (v) => overDefaults({ requests: { cpu: "100m", memory: "10Mi" } }, v.cni?.resources)],
+];
+const overDefaults = (defaults: Record<string, object>, values: Record<string, object> = {}) =>
+  Object.fromEntries([...new Set([...Object.keys(defaults), ...Object.keys(values)])].map((k) => [k, { ...defaults[k], ...values[k] }]));
+const ciliumSelinux = { seLinuxOptions: { level: "s0", type: "spc_t" } };
+
+const ciliumAgentOf = (cilium: any) => deployment("DaemonSet", "kube-system", "cilium", {
   hostNetwork: true,
   serviceAccountName: "cilium",
   securityContext: { appArmorProfile: { type: "Unconfined" } },
-  initContainers: ["config", "mount-cgroup", "apply-sysctl-overwrites", "mount-bpf-fs", "clean-cilium-state", "install-cni-binaries"].map((name) => ({
+  initContainers: CILIUM_INIT_RESOURCE_KEYS.map(([name, resourcesOf]) => ({
     name,
     image: `quay.io/cilium/cilium:v1.18.2${digest}`,
-    resources: cilium.initResources,
-    securityContext: { seLinuxOptions: { level: "s0", type: "spc_t" }, capabilities: { add: ["SYS_ADMIN", "SYS_CHROOT", "SYS_PTRACE"], drop: ["ALL"] } },
+    ...(isEmpty(resourcesOf(cilium)) ? {} : { resources: resourcesOf(cilium) }),
+    securityContext: { ...ciliumSelinux, capabilities: { add: ["SYS_ADMIN", "SYS_CHROOT", "SYS_PTRACE"], drop: ["ALL"] } },
   })),
   containers: [
     {
@@ -44,7 +64,7 @@ export const ciliumAgent = deployment("DaemonSet", "kube-system", "cilium", {
       readinessProbe: probe("/healthz", 9879),
       livenessProbe: probe("/healthz", 9879),
       env: [{ name: "K8S_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
-      securityContext: { seLinuxOptions: { level: "s0", type: "spc_t" }, capabilities: { add: ["CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_MODULE", "SYS_ADMIN", "SYS_RESOURCE", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"], drop: ["ALL"] } },
+      securityContext: { ...ciliumSelinux, capabilities: { add: ["CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_MODULE", "SYS_ADMIN", "SYS_RESOURCE", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"], drop: ["ALL"] } },
     },
   ],
   volumes: [
@@ -54,10 +74,40 @@ export const ciliumAgent = deployment("DaemonSet", "kube-system", "cilium", {
   ],
 });
 
-export const ciliumOperator = deployment("Deployment", "kube-system", "cilium-operator", {
+/*
+ * Cilium chart 1.18.2, templates/cilium-envoy/daemonset.yaml: rendered by default (envoy.enabled unset means on from
+ * 1.16, _helpers.tpl envoyDaemonSetEnabled); its one container takes `with .Values.envoy.resources`, default {}.
+ */
+const ciliumEnvoyOf = (cilium: any) => deployment("DaemonSet", "kube-system", "cilium-envoy", {
+  hostNetwork: true,
+  serviceAccountName: "cilium-envoy",
+  containers: [
+    {
+      name: "cilium-envoy",
+      image: `quay.io/cilium/cilium-envoy${digest}`,
+      ...(isEmpty(cilium.envoy?.resources) ? {} : { resources: cilium.envoy.resources }),
+      readinessProbe: probe("/healthz", 9878),
+      livenessProbe: probe("/healthz", 9878),
+      securityContext: { ...ciliumSelinux, capabilities: { add: ["NET_ADMIN", "SYS_ADMIN"], drop: ["ALL"] } },
+      volumeMounts: [{ name: "envoy-sockets", mountPath: "/var/run/cilium/envoy/sockets" }, { name: "bpf-maps", mountPath: "/sys/fs/bpf" }],
+    },
+  ],
+  volumes: [
+    { name: "envoy-sockets", hostPath: { path: "/var/run/cilium/envoy/sockets", type: "DirectoryOrCreate" } },
+    { name: "envoy-config", configMap: { name: "cilium-envoy-config" } },
+    { name: "bpf-maps", hostPath: { path: "/sys/fs/bpf", type: "DirectoryOrCreate" } },
+  ],
+});
+
+const ciliumOperatorOf = (cilium: any) => deployment("Deployment", "kube-system", "cilium-operator", {
   hostNetwork: true,
   containers: [{ name: "cilium-operator", image: `quay.io/cilium/operator-generic:v1.18.2${digest}`, resources: cilium.operator.resources, readinessProbe: probe("/healthz", 9234), livenessProbe: probe("/healthz", 9234) }],
 });
+
+/** The Cilium chart's workloads as they render with the given values (the agent, cilium-envoy, the operator). */
+export const ciliumRenders = (values: Record<string, unknown>): PolicyTarget[] => [ciliumAgentOf(values), ciliumEnvoyOf(values), ciliumOperatorOf(values)];
+export const ciliumValues = renderCiliumValues({ k8sServiceHost: "192.168.1.10", k8sServicePort: 6443, podCidr: "10.42.0.0/16", gatewayApi: false, encryption: true });
+export const [ciliumAgent, ciliumEnvoy, ciliumOperator] = ciliumRenders(ciliumValues);
 
 // templates/_podtemplate.tpl @ traefik-helm-chart v37.1.1 (appVersion v3.5.2), checked against `helm template` there.
 export const traefikDeployment = deployment("Deployment", "traefik", "traefik", {
@@ -159,4 +209,4 @@ export const monitoring = [
   }),
 ];
 
-export const chartRenders: PolicyTarget[] = [ciliumAgent, ciliumOperator, traefikDeployment, ...traefikServices, ...certManager, reflector, ...monitoring];
+export const chartRenders: PolicyTarget[] = [ciliumAgent, ciliumEnvoy, ciliumOperator, traefikDeployment, ...traefikServices, ...certManager, reflector, ...monitoring];
