@@ -11,7 +11,10 @@ export interface GluetunSpec {
   image: string;
   /** The app's port, which Gluetun's firewall must let Traefik reach. */
   appPort: number;
-  /** Pod and Service networks: let through the kill switch, so cluster DNS and in-cluster callers keep working. */
+  /**
+   * Networks let through the kill switch beside the tunnel: the pod network. Not the Service network: nothing in the
+   * pod calls a Service, and cluster DNS is exactly what must not be reached (it resolves over the home ISP).
+   */
   clusterCidrs: string[];
 }
 
@@ -19,13 +22,22 @@ export interface GluetunSpec {
 export const DEFAULT_ENDPOINT_PORTS: Record<Vpn["type"], number[]> = { wireguard: [51820], openvpn: [1194, 443] };
 const HEALTH_PORT = 9999;
 
+type PodDns = Pick<k8s.types.input.core.v1.PodSpec, "dnsPolicy" | "dnsConfig">;
+/**
+ * The pod's resolver for every container: Gluetun's DNS server on the shared loopback. Gluetun rewrites only its own
+ * container's resolv.conf (v3.40.0 internal/dns/setup.go, and only where the file is writable); the app's keeps
+ * kubelet's cluster DNS otherwise, which Cilium's socket load-balancing turns into a CoreDNS pod address, inside the
+ * pod network the kill switch lets through.
+ */
+export const GLUETUN_POD_DNS: PodDns = { dnsPolicy: "None", dnsConfig: { nameservers: ["127.0.0.1"] } };
+
 const fromSecret = (name: string, secret: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
 
 /**
  * The Gluetun sidecar that carries all of a pod's traffic (containers share the network namespace). Its firewall is
  * the kill switch: nothing leaves but through the tunnel, except to the cluster's own networks.
  */
-export function gluetunSidecar(spec: GluetunSpec): { container: Container; volumes: Volume[]; waivers: PodSecurityWaiver[]; endpointPorts: number[] } {
+export function gluetunSidecar(spec: GluetunSpec): { container: Container; volumes: Volume[]; dns: PodDns; waivers: PodSecurityWaiver[]; endpointPorts: number[] } {
   const { vpn } = spec;
   const secret = vpn.credentialsSecret!;
   const credentials =
@@ -42,8 +54,8 @@ export function gluetunSidecar(spec: GluetunSpec): { container: Container; volum
     { name: "FIREWALL", value: "on" },
     { name: "FIREWALL_INPUT_PORTS", value: String(spec.appPort) },
     { name: "FIREWALL_OUTBOUND_SUBNETS", value: spec.clusterCidrs.join(",") },
-    // Keep the cluster's resolver, so Service names still resolve; Gluetun's own DNS would only know the internet.
-    { name: "DNS_KEEP_NAMESERVER", value: "on" },
+    // Gluetun's own DNS (DNS over TLS, through the tunnel) instead of cluster DNS, which forwards over the home ISP.
+    { name: "DNS_KEEP_NAMESERVER", value: "off" },
     { name: "VPN_PORT_FORWARDING", value: vpn.portForwarding ? "on" : "off" },
     { name: "HEALTH_SERVER_ADDRESS", value: `:${HEALTH_PORT}` },
   ];
@@ -61,6 +73,7 @@ export function gluetunSidecar(spec: GluetunSpec): { container: Container; volum
       volumeMounts: [{ name: "gluetun-state", mountPath: "/gluetun" }, { name: "gluetun-tmp", mountPath: "/tmp" }, ...(tun ? [{ name: "tun", mountPath: "/dev/net/tun" }] : [])],
     },
     volumes: [{ name: "gluetun-state", emptyDir: {} }, { name: "gluetun-tmp", emptyDir: {} }, ...(tun ? [{ name: "tun", hostPath: { path: "/dev/net/tun", type: "CharDevice" } }] : [])],
+    dns: GLUETUN_POD_DNS,
     waivers: gluetunWaivers(vpn),
     endpointPorts: vpn.endpointPorts ?? DEFAULT_ENDPOINT_PORTS[vpn.type],
   };

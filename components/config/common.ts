@@ -3,6 +3,7 @@ import { cidrContains, cidrsOverlap, parseCidr } from "./cidr";
 import { parseWith, Problem } from "./parsing";
 import { COMPONENTS, RESERVED_NAMESPACES, ServiceConfig, serviceSchema } from "./services";
 import { boolean, cidr, domain, integer, isWithin, json, text } from "./values";
+import { wizardProblems } from "./wizards";
 
 // The project-level keys both stacks read: the domain, the network plan, the ACME CA and the catalog.
 
@@ -144,6 +145,7 @@ export function commonProblems(c: CommonRaw): Problem[] {
       claimed.set(port, `services[${i}] (${s.name})`);
     }),
   );
+  problems.push(...wizardProblems(c.services));
   return problems;
 }
 

@@ -34,6 +34,8 @@ export const serviceSchema = z.strictObject({
   group: text().regex(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', at most 63 characters").optional(),
   /** Put Traefik's forward-auth middleware (homelab:forwardAuth) in front of the app. */
   forwardAuth: boolean().optional(),
+  /** The app's first-run admin account exists, so an app with a setup wizard (config/wizards.ts) may be public. */
+  adminClaimed: boolean().optional(),
   /** Plain environment; secrets go in secretEnv, by reference. */
   env: z.record(z.string(), z.string()).optional(),
   /** Environment from Secrets the operator creates: variable → { secret, key }. */

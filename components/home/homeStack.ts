@@ -158,7 +158,7 @@ function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cili
         catalog: config.services,
         namespace: { name: namespace.name, resource: namespace.resource },
         namespaces: { traefik: cluster.traefik.namespace, monitoring: MONITORING_NAMESPACE },
-        vpn: { image: config.gluetunImage, clusterCidrs: [config.cluster.podCidr, config.cluster.serviceCidr] },
+        vpn: { image: config.gluetunImage, clusterCidrs: [config.cluster.podCidr] },
         forwardAuth: config.forwardAuth,
         scraped: Boolean(monitoring),
       },

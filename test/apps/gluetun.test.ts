@@ -20,7 +20,7 @@ const env = (container: { env?: unknown }) => Object.fromEntries(((container.env
 describe("VPN sidecar (Gluetun)", function () {
   this.timeout(60000);
 
-  it("puts NET_ADMIN on the sidecar only, runs kernel WireGuard with the kill switch, and keeps cluster DNS and Traefik working", async () => {
+  it("puts NET_ADMIN on the sidecar only, runs kernel WireGuard with the kill switch, lets only the pod network past it, and keeps Traefik working", async () => {
     const home = await runHome({ services: catalog(TORRENT) });
     const pod = (resourceOf(home, "kubernetes:apps/v1:Deployment", "torrent").inputs.spec as any).template.spec;
     const [gluetun, app] = pod.containers;
@@ -31,8 +31,7 @@ describe("VPN sidecar (Gluetun)", function () {
     assert.equal(vars.WIREGUARD_IMPLEMENTATION, "kernel");
     assert.equal(vars.FIREWALL, "on");
     assert.equal(vars.FIREWALL_INPUT_PORTS, "8080", "Traefik still reaches the app's port");
-    assert.equal(vars.FIREWALL_OUTBOUND_SUBNETS, "10.42.0.0/16,10.43.0.0/16", "pods and Services, cluster DNS among them");
-    assert.equal(vars.DNS_KEEP_NAMESERVER, "on");
+    assert.equal(vars.FIREWALL_OUTBOUND_SUBNETS, "10.42.0.0/16", "the pod network only: no Service, cluster DNS least of all");
     assert.deepEqual(vars.WIREGUARD_PRIVATE_KEY, { secretKeyRef: { name: "torrent-vpn", key: "wireguard_private_key" } });
     assert.ok(!pod.volumes.some((v: any) => v.hostPath), "kernel WireGuard needs no /dev/net/tun");
   });
@@ -47,6 +46,13 @@ describe("VPN sidecar (Gluetun)", function () {
     const violations = await runPolicies(allPolicies, targetsOf(home.resources));
     assert.deepEqual(violations.filter((v) => v.level === "mandatory"), [], "the pack passes through the workload's named exemptions");
     for (const r of home.resources.filter((r) => (r.inputs.metadata as any)?.namespace === "torrent")) assert.deepEqual(await validateManifest(manifestOf(r, "[secret]")!), [], r.name);
+  });
+
+  it("sends DNS through the tunnel: Gluetun's own resolver, not the cluster's, for every container of the pod", () => {
+    const sidecar = gluetunSidecar({ vpn: TORRENT.vpn as any, image: "x:1", appPort: 8080, clusterCidrs: ["10.42.0.0/16"] });
+    // gluetun v3.40.0 internal/configuration/settings/dns.go: "on" keeps resolv.conf's server and turns the DoT server off.
+    assert.equal(env(sidecar.container).DNS_KEEP_NAMESERVER, "off");
+    assert.deepEqual(sidecar.dns, { dnsPolicy: "None", dnsConfig: { nameservers: ["127.0.0.1"] } }, "kubelet's cluster resolver leaves the app's resolv.conf");
   });
 
   it("OpenVPN mounts /dev/net/tun as an explicit, named exemption", () => {

@@ -105,7 +105,7 @@ describe("home stack", function () {
 
   it("reflects the wildcard key to Traefik and to apps that terminate TLS, the CA certificate to apps that ask for it", async () => {
     const services = JSON.stringify([
-      { name: "jellyfin", hostname: "jellyfin.example.com", exposure: "public", port: 8096, image: "docker.io/jellyfin/jellyfin:10.10.7", terminatesTls: true },
+      { name: "jellyfin", hostname: "jellyfin.example.com", exposure: "public", port: 8096, image: "docker.io/jellyfin/jellyfin:10.10.7", adminClaimed: true, terminatesTls: true },
       { name: "grafana", hostname: "grafana.example.com", exposure: "vpn", port: 3000, image: "docker.io/grafana/grafana:12.1.1", trustsInternalCa: true },
       { name: "nas", hostname: "files.nas.example.com", exposure: "lan", port: 5000, image: "ghcr.io/example/nas-ui:1.2.0" },
     ]);

@@ -10,7 +10,7 @@ export function validEdgeRaw(): Record<string, string> {
     tunnelCidr: "10.10.10.0/24",
     tunnelCidrV6: "fd7a:10:10::/64",
     services: JSON.stringify([
-      { name: "jellyfin", hostname: "jellyfin.example.com", exposure: "public", port: 8096, image: "docker.io/jellyfin/jellyfin:10.10.7" },
+      { name: "jellyfin", hostname: "jellyfin.example.com", exposure: "public", port: 8096, image: "docker.io/jellyfin/jellyfin:10.10.7", adminClaimed: true },
       { name: "minecraft", hostname: "mc.example.com", exposure: "public", port: 25565, tcpPorts: [25565], image: "docker.io/itzg/minecraft-server:2025.6.2" },
       { name: "grafana", hostname: "grafana.example.com", exposure: "vpn", port: 3000, image: "docker.io/grafana/grafana:12.1.1", egress: [{ service: "prometheus" }] },
       { name: "prometheus", hostname: "prometheus.example.com", exposure: "vpn", port: 9090, component: "prometheus" },
