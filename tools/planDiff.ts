@@ -63,8 +63,9 @@ const readJson = <T>(path: string, fallback: T): T => (existsSync(path) ? JSON.p
 
 /**
  * Plans both stacks at a base ref (in a temporary git worktree) and in the working tree, and prints what a merge
- * would change: resources added, removed and changed with the input paths that differ (secrets masked), and the
- * policy verdicts of the new state. Needs no account, no CLI, no secrets.
+ * would change: first each resource replaced (from the providers' force-new inputs), each deletion of data or keys,
+ * and what stays behind with the command that deletes it; then resources added, removed and changed with the input
+ * paths that differ (secrets masked), and the policy verdicts of the new state. Needs no account, no CLI, no secrets.
  */
 function main() {
   const { base, format, output } = parseArgs(process.argv.slice(2));

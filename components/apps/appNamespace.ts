@@ -31,7 +31,9 @@ export class AppNamespace extends pulumi.ComponentResource {
     this.resource = new k8s.core.v1.Namespace(
       name,
       { metadata: { name: args.namespace, labels: podSecurityLabels(namespaceLevel(args.waivers)), annotations: waiverAnnotations(args.waivers) } },
-      { parent: this },
+      // Deleting a namespace deletes every claim in it, retained or not. Retained always, not only while the catalog
+      // gives it storage: claims kept from earlier removals stay in the cluster after the catalog forgets them.
+      { parent: this, retainOnDelete: true },
     );
     registerNetworkPolicies(name, args.namespace, namespacePolicies(), { parent: this, dependsOn: [this.resource] });
     this.registerOutputs({ name: this.name });

@@ -97,7 +97,8 @@ export class Headscale extends pulumi.ComponentResource {
           annotations: waiverAnnotations(args.derp ? TUNNEL_SETUP_WAIVERS : []),
         },
       },
-      { parent: this },
+      // It holds the data claim below: deleting the namespace would delete the claim with it.
+      { parent: this, retainOnDelete: true },
     );
     this.namespaceResource = ns;
     const inNamespace = { parent: this, dependsOn: [ns] };

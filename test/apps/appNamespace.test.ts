@@ -33,4 +33,13 @@ describe("AppNamespace", () => {
     assert.deepEqual(deny.inputs.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
     assert.ok(deny.options.dependsOn.includes(resourceOf(run, "kubernetes:core/v1:Namespace", "tools").urn), "waits for its namespace");
   });
+
+  it("is left in the cluster when it leaves the program, so the claims in it are never deleted with it", async () => {
+    const run = await runProgram(() => {
+      new AppNamespace("tools", { namespace: "tools", waivers: [] });
+      return { outputs: {}, artifacts: {} };
+    });
+    assert.equal(resourceOf(run, "kubernetes:core/v1:Namespace", "tools").options.retainOnDelete, true);
+    assert.equal(resourceOf(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "tools-default-deny").options.retainOnDelete, false, "only the namespace itself");
+  });
 });

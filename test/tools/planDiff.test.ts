@@ -3,7 +3,9 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { differingPaths } from "../../tools/offline/resourceDiff";
+import { fakeId as fakeIdOf } from "../../tools/offline/fakes";
+import { forcingChanges } from "../../tools/offline/forceNew";
+import { diffStack, differingPaths, PlannedResource } from "../../tools/offline/resourceDiff";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -84,6 +86,76 @@ describe("npm run plan:diff", function () {
     assert.deepEqual(differingPaths({ r: ["x", "y", "z"] }, { r: ["x", "z"] }), [{ path: "r", before: "y", after: undefined }]);
   });
 
+  describe("day two: replacements and data, read first", () => {
+    let day2: string;
+    before(() => {
+      day2 = scratchRepo();
+    });
+
+    it("marks the VPS, its IPs, its SSH key and a re-classed claim as replaced, and keeps removed apps' data with the command that deletes it", () => {
+      const catalog = join(day2, "Pulumi.yaml");
+      edit(catalog, /\n      - name: navidrome\n[\s\S]*?(?=\n      - name: homepage\n)/, "");
+      edit(catalog, /\n      - name: headscale\n[\s\S]*?(?=\n      # The monitoring stack)/, "");
+      // DERP lives in Headscale's pod, so it goes with it.
+      edit(catalog, /derp:\n(\s+)type: boolean\n(\s+)description: (.*)\n(\s+)default: true/, "derp:\n$1type: boolean\n$2description: $3\n$4default: false");
+      edit(catalog, "            size: 10Gi\n", "            size: 10Gi\n            storageClass: fast-ssd\n");
+      const stack = join(day2, "Pulumi.edge.yaml");
+      edit(stack, /homelab:sshPublicKey: .*/, "homelab:sshPublicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJoZlr3crpz5akBY+Y3uP4PZ3Xw10SPqh1KPKsDcqafL operator@new-laptop");
+      edit(stack, "homelab:vpsLocation: fsn1", "homelab:vpsLocation: nbg1");
+      const out = planDiff(day2, "--base", "HEAD");
+      const first = out.indexOf("Replaced, deleted with their data, and kept:");
+      assert.ok(first >= 0 && first < out.search(/^edge: \d+ to add/m), `the state section comes before the detail:\n${out}`);
+      assert.match(out, /^ {2}edge: REPLACE hcloud:index\/sshKey:SshKey::edge: publicKey forces a new resource$/m);
+      assert.match(out, /^ {2}edge: REPLACE hcloud:index\/server:Server::edge: location, sshKeys \(takes the new id of hcloud:index\/sshKey:SshKey::edge\) forces a new resource; the VPS and its disk is deleted$/m);
+      assert.match(out, /^ {2}edge: REPLACE hcloud:index\/primaryIp:PrimaryIp::edge-ipv4: location forces a new resource; the public ipv4 address is deleted$/m);
+      assert.match(out, /^ {2}home: REPLACE kubernetes:core\/v1:PersistentVolumeClaim::jellyfin-config: spec\.storageClassName forces a new resource; retainOnDelete keeps the old one/m);
+      assert.match(out, /^\+- hcloud:index\/server:Server::edge$/m, "the detail marks it too");
+      // Nothing that holds data goes: the namespaces stay, with their claims, and say how to delete them on purpose.
+      // The subnet router (it goes with Headscale) keeps its state in a namespace of its own, which is not retained yet.
+      assert.doesNotMatch(out, /home: DELETE kubernetes:core\/v1:(PersistentVolumeClaim|Namespace)::(?!subnet-router)/);
+      assert.match(out, /^ {2}home: KEEP kubernetes:core\/v1:Namespace::namespace-navidrome: namespace navidrome holding PVC navidrome-data stays in the cluster; to delete it on purpose: kubectl delete namespace navidrome$/m);
+      assert.match(out, /^ {2}home: KEEP kubernetes:core\/v1:Namespace::headscale: namespace headscale holding PVC headscale-data stays in the cluster; to delete it on purpose: kubectl delete namespace headscale$/m);
+      assert.match(out, /^ {2}home: KEEP kubernetes:core\/v1:PersistentVolumeClaim::navidrome-data: .*; to delete it on purpose: kubectl delete persistentvolumeclaim -n navidrome navidrome-data$/m);
+    });
+  });
+
+  describe("the state a change replaces or deletes, on recorded resources", () => {
+    const resource = (type: string, name: string, inputs: Record<string, unknown>, options: Record<string, unknown> = {}): PlannedResource => ({ type, name, inputs, options });
+    const namespace = (retainOnDelete: boolean) => resource("kubernetes:core/v1:Namespace", "namespace-music", { metadata: { name: "music" } }, { retainOnDelete });
+    const claim = resource("kubernetes:core/v1:PersistentVolumeClaim", "music-data", { metadata: { name: "music-data", namespace: "music" }, spec: { accessModes: ["ReadWriteOnce"] } }, { retainOnDelete: true });
+
+    it("calls a retained claim deleted when its namespace goes without retainOnDelete, as Kubernetes would", () => {
+      const d = diffStack("home", [namespace(false), claim], []);
+      assert.deepEqual(d.kept, []);
+      assert.deepEqual(d.deleted.map((f) => f.key), ["kubernetes:core/v1:Namespace::namespace-music", "kubernetes:core/v1:PersistentVolumeClaim::music-data"]);
+      assert.match(d.deleted[1].what, /deletes it with namespace music, whatever its retainOnDelete says/);
+      const kept = diffStack("home", [namespace(true), claim], []);
+      assert.deepEqual(kept.deleted, []);
+      assert.deepEqual(kept.kept.map((f) => f.deleteWith), ["kubectl delete namespace music", "kubectl delete persistentvolumeclaim -n music music-data"]);
+    });
+
+    it("replaces on the provider's force-new inputs only, never on ignored ones", () => {
+      assert.deepEqual(forcingChanges("kubernetes:apps/v1:StatefulSet", { spec: { selector: { matchLabels: { a: "1" } }, template: { x: 1 } } }, { spec: { selector: { matchLabels: { a: "1" } }, template: { x: 2 } } }), []);
+      assert.deepEqual(forcingChanges("kubernetes:apps/v1:StatefulSet", { spec: { serviceName: "a" } }, { spec: { serviceName: "b" } }), ["spec.serviceName"]);
+      assert.deepEqual(forcingChanges("kubernetes:core/v1:ConfigMap", { metadata: { name: "a" } }, { metadata: { name: "b" } }), ["metadata.name"]);
+      assert.deepEqual(forcingChanges("hcloud:index/server:Server", { userData: "a", serverType: "cx22" }, { userData: "b", serverType: "cx32" }, ["userData"]), []);
+      assert.deepEqual(forcingChanges("hcloud:index/firewall:Firewall", { rules: [1] }, { rules: [2] }), []);
+    });
+
+    it("carries a replacement to whatever takes the replaced resource's id in a force-new input, and no further", () => {
+      const key = (publicKey: string) => resource("hcloud:index/sshKey:SshKey", "edge", { publicKey });
+      const dependsOn = ["urn:pulumi:edge::homelab::homelab:edge:Vps$hcloud:index/sshKey:SshKey::edge"];
+      const server = resource("hcloud:index/server:Server", "edge", { sshKeys: [fakeIdOf("hcloud:index/sshKey:SshKey", "edge")], serverType: "cx23" }, { dependsOn });
+      const firewall = resource("hcloud:index/firewall:Firewall", "edge", { rules: [] }, { dependsOn });
+      const d = diffStack("edge", [key("a"), server, firewall], [key("b"), server, firewall]);
+      assert.deepEqual(d.replaced.map((r) => [r.key, r.causes]), [
+        ["hcloud:index/server:Server::edge", ["sshKeys (takes the new id of hcloud:index/sshKey:SshKey::edge)"]],
+        ["hcloud:index/sshKey:SshKey::edge", ["publicKey"]],
+      ]);
+      assert.equal(d.unchanged, 1, "the firewall only depends on it");
+    });
+  });
+
   describe("plans the base the base's own way", () => {
     let own: string;
     before(() => {
@@ -101,7 +173,7 @@ describe("npm run plan:diff", function () {
       const markdown = planDiff(own, "--base", "HEAD", "--format", "markdown");
       assert.match(markdown, /^\+ hcloud:index\/server:Server::edge$/m);
       assert.match(markdown, /^### Plan diff against `HEAD`$/m);
-      assert.match(markdown, /^#### edge: \d+ to add, 0 to change, 0 to remove\n\n```diff\n/m);
+      assert.match(markdown, /^#### edge: \d+ to add, 0 to change, 0 to replace, 0 to remove\n\n```diff\n/m);
     });
 
     it("says in one line that a base which cannot plan cannot, and exits 3", () => {
