@@ -103,7 +103,7 @@ export async function runPolicies(policies: AnyPolicy[], targets: PolicyTarget[]
 
 /** The engine's records as policy targets. */
 export function targetsOf(resources: RecordedResource[]): PolicyTarget[] {
-  return resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, outputs: r.custom ? undefined : (r.outputs ?? {}), parent: r.parent, options: r.options }));
+  return resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, outputs: r.outputs, parent: r.parent, options: r.options }));
 }
 
 /** Violations grouped by policy, one line each, for the plan's output. */
