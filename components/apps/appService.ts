@@ -68,6 +68,8 @@ export class AppService extends pulumi.ComponentResource {
     const podSpec = {
       automountServiceAccountToken: false,
       securityContext: restrictedPod(user),
+      // Behind a VPN sidecar the pod asks Gluetun's own resolver, never cluster DNS, which would leave by the home ISP.
+      ...(sidecar?.dns ?? {}),
       containers: [
         ...(sidecar ? [sidecar.container] : []),
         {

@@ -82,7 +82,8 @@ export class Monitoring extends pulumi.ComponentResource {
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab:home:Monitoring", name, {}, opts);
-    const namespace = new k8s.core.v1.Namespace(name, { metadata: { name: MONITORING_NAMESPACE, labels: podSecurityLabels("restricted") } }, { parent: this });
+    // Prometheus keeps its data on a claim here: deleting the namespace would delete the claim with it.
+    const namespace = new k8s.core.v1.Namespace(name, { metadata: { name: MONITORING_NAMESPACE, labels: podSecurityLabels("restricted") } }, { parent: this, retainOnDelete: true });
     const nodeNamespace = new k8s.core.v1.Namespace(
       `${name}-node-exporter`,
       { metadata: { name: NODE_EXPORTER_NAMESPACE, labels: podSecurityLabels("privileged"), annotations: waiverAnnotations(NODE_EXPORTER_WAIVERS) } },

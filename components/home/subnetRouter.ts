@@ -60,7 +60,8 @@ export class SubnetRouter extends pulumi.ComponentResource {
   constructor(name: string, args: SubnetRouterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab:home:SubnetRouter", name, {}, opts);
     const hsNamespace = args.headscale.namespace;
-    const ns = new k8s.core.v1.Namespace(name, { metadata: { name: ROUTER_NAMESPACE, labels: podSecurityLabels("restricted") } }, { parent: this });
+    // It holds the router's state claim: deleting the namespace would delete the claim with it.
+    const ns = new k8s.core.v1.Namespace(name, { metadata: { name: ROUTER_NAMESPACE, labels: podSecurityLabels("restricted") } }, { parent: this, retainOnDelete: true });
     const inNamespace = { parent: this, dependsOn: [ns] };
     // Created empty; the key is the Job's to write, so later updates never touch it.
     const secret = new k8s.core.v1.Secret(`${name}-authkey`, { metadata: { name: AUTH_SECRET, namespace: ROUTER_NAMESPACE }, type: "Opaque" }, { ...inNamespace, ignoreChanges: ["data", "stringData"] });

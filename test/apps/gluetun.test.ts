@@ -34,6 +34,7 @@ describe("VPN sidecar (Gluetun)", function () {
     assert.equal(vars.FIREWALL_OUTBOUND_SUBNETS, "10.42.0.0/16", "the pod network only: no Service, cluster DNS least of all");
     assert.deepEqual(vars.WIREGUARD_PRIVATE_KEY, { secretKeyRef: { name: "torrent-vpn", key: "wireguard_private_key" } });
     assert.ok(!pod.volumes.some((v: any) => v.hostPath), "kernel WireGuard needs no /dev/net/tun");
+    assert.deepEqual([pod.dnsPolicy, pod.dnsConfig], ["None", { nameservers: ["127.0.0.1"] }], "the app asks Gluetun's resolver, never cluster DNS");
   });
 
   it("lets the pod reach only the VPN endpoints' ports, and labels its namespace privileged with the waivers named", async () => {

@@ -120,6 +120,7 @@ describe("monitoring", function () {
     const home = await runHome();
     const ns = (name: string) => resourceOf(home, CR("core/v1:Namespace"), name).inputs.metadata as any;
     assert.equal(ns("monitoring").labels["pod-security.kubernetes.io/enforce"], "restricted");
+    assert.equal(resourceOf(home, CR("core/v1:Namespace"), "monitoring").options.retainOnDelete, true, "Prometheus's claim lives here: the namespace outlives the catalog entry");
     assert.equal(ns("monitoring-node-exporter").labels["pod-security.kubernetes.io/enforce"], "privileged");
     assert.match(ns("monitoring-node-exporter").annotations["homelab.dev/pod-security-waivers"], /^hostNetwork: .*; hostPID: .*; hostPath: .*; hostPorts: /);
     const route = resourceOf(home, CR("traefik.io/v1alpha1:IngressRoute"), "monitoring-route").inputs.spec as any;

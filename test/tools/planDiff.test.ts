@@ -111,8 +111,7 @@ describe("npm run plan:diff", function () {
       assert.match(out, /^ {2}home: REPLACE kubernetes:core\/v1:PersistentVolumeClaim::jellyfin-config: spec\.storageClassName forces a new resource; retainOnDelete keeps the old one/m);
       assert.match(out, /^\+- hcloud:index\/server:Server::edge$/m, "the detail marks it too");
       // Nothing that holds data goes: the namespaces stay, with their claims, and say how to delete them on purpose.
-      // The subnet router (it goes with Headscale) keeps its state in a namespace of its own, which is not retained yet.
-      assert.doesNotMatch(out, /home: DELETE kubernetes:core\/v1:(PersistentVolumeClaim|Namespace)::(?!subnet-router)/);
+      assert.doesNotMatch(out, /home: DELETE kubernetes:core\/v1:(PersistentVolumeClaim|Namespace)::/);
       assert.match(out, /^ {2}home: KEEP kubernetes:core\/v1:Namespace::namespace-navidrome: namespace navidrome holding PVC navidrome-data stays in the cluster; to delete it on purpose: kubectl delete namespace navidrome$/m);
       assert.match(out, /^ {2}home: KEEP kubernetes:core\/v1:Namespace::headscale: namespace headscale holding PVC headscale-data stays in the cluster; to delete it on purpose: kubectl delete namespace headscale$/m);
       assert.match(out, /^ {2}home: KEEP kubernetes:core\/v1:PersistentVolumeClaim::navidrome-data: .*; to delete it on purpose: kubectl delete persistentvolumeclaim -n navidrome navidrome-data$/m);
