@@ -212,8 +212,9 @@ export function renderPushCommand(files: StagedFiles, token: string, paths: Edge
   );
   return [
     "set -eu",
-    // On the first deploy cloud-init may still be installing nftables and wireguard-tools; 2 means done with warnings.
-    "if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null || [ $? -eq 2 ]; fi",
+    // On the first deploy cloud-init may still be installing nftables and wireguard-tools: wait for it. How it ended
+    // only informs (Debian 12's cloud-init exits 1 for any failed module); apply checks every file itself.
+    'if command -v cloud-init >/dev/null 2>&1 && ! cloud-init status --wait >/dev/null 2>&1; then echo "homelab-edge: cloud-init ended with errors; applying anyway: $(cloud-init status --long 2>&1 | tr \'\\n\' \' \')" >&2; fi',
     "umask 077",
     `staged=${quote(staged)}`,
     'rm -rf "$staged" && mkdir -p "$staged"',

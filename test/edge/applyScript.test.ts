@@ -107,6 +107,16 @@ describe("edge apply-with-rollback script", () => {
       assert.equal(sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-privsep").status, 0);
     });
 
+    it("pushes even when cloud-init ended with an error, as Debian 12's exits 1 for any failed module, and says so", () => {
+      const bin = mkdtempSync(join(tmpdir(), "fake-cloud-init-"));
+      writeFileSync(join(bin, "cloud-init"), '#!/bin/sh\n[ "$2" = --long ] && echo "status: error"\nexit 1\n', { mode: 0o755 });
+      const files = { ruleset: rulesetWithPort(22022), wireguard: "[Interface]\nPrivateKey = x\n", sshdDropIn: "Port 22022\n", script: scriptFor(paths) };
+      const pushed = ns.tryExec("env", [`PATH=${bin}:${process.env.PATH}`, "sh", "-c", renderPushCommand(files, "tok-ci-error", paths)]);
+      assert.equal(pushed.status, 0, pushed.stderr);
+      assert.match(pushed.stderr, /cloud-init ended with errors; applying anyway: status: error/);
+      assert.equal(sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-ci-error").status, 0);
+    });
+
     it("rejects a broken ruleset before touching anything, and the old one keeps serving", () => {
       const dir = stage(paths, "broken", rulesetWithPort(22024).replace("policy drop;", "policy maybe;"));
       const applied = sh(join(dir, STAGED_FILES.script), "apply", dir, "tok-3");

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EdgeRulesetSpec, METADATA_ADDRESS, renderEdgeRuleset } from "../../components/edge/nftables";
-import { Netns, requireRealTools, run } from "../support/realTools";
+import { Netns, requireRealTools, run, tryRun } from "../support/realTools";
 
 function exampleRulesetSpec(overrides: Partial<EdgeRulesetSpec> = {}): EdgeRulesetSpec {
   return {
@@ -86,6 +86,14 @@ describe("edge nftables ruleset", () => {
     it("passes nft -c -f", function () {
       requireRealTools(this, ["nft"], true);
       run("nft", ["-c", "-f", writeRuleset(text)]);
+    });
+
+    it("loads where /etc/protocols is missing, as on a minimal image (no protocol names, only nft's own keywords)", function () {
+      requireRealTools(this, ["nft", "unshare", "mount"], true);
+      // Found by the VM suite: "meta l4proto ipv6-icmp" needs netbase's /etc/protocols, and nftables.service then
+      // fails at boot, leaving the VPS with no ruleset at all.
+      const hidden = tryRun("unshare", ["--mount", "sh", "-c", 'mount --bind /dev/null /etc/protocols && nft -c -f "$0"', writeRuleset(text)]);
+      assert.equal(hidden.status, 0, hidden.stderr);
     });
 
     it("rejects a broken ruleset, so the check is real", function () {
