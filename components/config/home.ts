@@ -23,8 +23,8 @@ const homeShape = {
   ciliumVersion: chartVersion().default("1.18.2"),
   /** Cilium's WireGuard transparent encryption between nodes; off leaves the VXLAN overlay in clear on the LAN. */
   ciliumEncryption: boolean().default(true),
-  traefikVersion: chartVersion().default("37.1.1"),
-  certManagerVersion: chartVersion().default("v1.18.2"),
+  traefikVersion: chartVersion().default("41.3.0"),
+  certManagerVersion: chartVersion().default("v1.21.1"),
   reflectorVersion: chartVersion().default("9.1.31"),
   /** Brings up kernel WireGuard in the gateway pod; needs wg-quick, ip and bash. */
   gatewayWireguardImage: image().default("lscr.io/linuxserver/wireguard:1.0.20250521"),
@@ -121,11 +121,26 @@ function homeProblems(c: z.infer<typeof homeSchema>): Problem[] {
     }
   }
   problems.push(...headscaleProblems(c));
+  problems.push(...traefikChartProblems(c));
   const address = c.traefikAddress ?? defaultTraefikAddress(c.lbPool);
   if (!containsAddress(pool, address)) {
     problems.push({ key: "traefikAddress", message: `"${address}" must be an IPv4 address inside homelab:lbPool ${c.lbPool}` });
   }
   return problems;
+}
+
+/**
+ * The Traefik chart versions this program can install: 34 and later, whose redirections name an entrypoint; and with
+ * Gateway API on, 40.2.0 and later, since before it the chart's crds/ ships the Gateway API CRDs that the Cilium step
+ * installs too, and two owners of one CRD fail on create (traefik-helm-chart ab7dbb15, "remove Gateway API CRDs").
+ */
+function traefikChartProblems(c: { traefikVersion: string; gatewayApi: boolean }): Problem[] {
+  const [major, minor] = c.traefikVersion.replace(/^v/, "").split(".").map(Number);
+  if (major < 34) return [{ key: "traefikVersion", message: `"${c.traefikVersion}" is older than chart 34, whose entrypoint redirections the Traefik values are written for` }];
+  if (c.gatewayApi && (major < 40 || (major === 40 && minor < 2))) {
+    return [{ key: "traefikVersion", message: `"${c.traefikVersion}" ships the Gateway API CRDs (until chart 40.2.0), which homelab:gatewayApi installs too; use 40.2.0 or later, or turn gatewayApi off` }];
+  }
+  return [];
 }
 
 /** Parses the home stack's config. */

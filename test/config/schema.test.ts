@@ -209,5 +209,12 @@ describe("home config schema", () => {
   it("refuses a chart version that is not exact", () => {
     assert.match(homeError({ ciliumVersion: "latest" }), /homelab:ciliumVersion: "latest" must be an exact chart version/);
     assert.match(homeError({ traefikVersion: "37.x" }), /homelab:traefikVersion: "37\.x" must be an exact chart version/);
+    assert.match(homeError({ traefikVersion: "33.2.1" }), /homelab:traefikVersion: "33\.2\.1" is older than chart 34/);
+  });
+
+  it("refuses a Traefik chart that ships the Gateway API CRDs while gatewayApi installs them too", () => {
+    assert.match(homeError({ gatewayApi: "true", traefikVersion: "37.1.1" }), /homelab:traefikVersion: "37\.1\.1" ships the Gateway API CRDs \(until chart 40\.2\.0\)/);
+    assert.doesNotThrow(() => parseHomeConfig({ ...validHomeRaw(), gatewayApi: "true", traefikVersion: "40.2.0" }));
+    assert.doesNotThrow(() => parseHomeConfig({ ...validHomeRaw(), traefikVersion: "37.1.1" }), "without Gateway API the old chart is fine");
   });
 });

@@ -109,14 +109,14 @@ export const ciliumRenders = (values: Record<string, unknown>): PolicyTarget[] =
 export const ciliumValues = renderCiliumValues({ k8sServiceHost: "192.168.1.10", k8sServicePort: 6443, podCidr: "10.42.0.0/16", gatewayApi: false, encryption: true });
 export const [ciliumAgent, ciliumEnvoy, ciliumOperator] = ciliumRenders(ciliumValues);
 
-// templates/_podtemplate.tpl @ traefik-helm-chart v37.1.1 (appVersion v3.5.2), checked against `helm template` there.
+// templates/_podtemplate.tpl @ traefik-helm-chart v41.3.0 (appVersion v3.7.11), checked against `helm template` there.
 export const traefikDeployment = deployment("Deployment", "traefik", "traefik", {
   securityContext: traefik.podSecurityContext,
   automountServiceAccountToken: true,
   containers: [
     {
       name: "traefik",
-      image: "docker.io/traefik:v3.5.2",
+      image: "docker.io/traefik:v3.7.11",
       args: chartEntrypointArgs({ ...TRAEFIK_CHART_PORTS, ...traefik.ports }, chartMajor(TRAEFIK_CHART_VERSION)),
       resources: traefik.resources,
       readinessProbe: probe("/ping", 8080),
@@ -139,7 +139,7 @@ const restrictedContainer = { allowPrivilegeEscalation: false, capabilities: { d
 const certManagerPod = (name: string, probes: Record<string, unknown>) => ({
   automountServiceAccountToken: true,
   securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-  containers: [{ name, image: `quay.io/jetstack/${name}:v1.18.2`, resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } }, securityContext: restrictedContainer, ...probes }],
+  containers: [{ name, image: `quay.io/jetstack/${name}:v1.21.1`, resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } }, securityContext: restrictedContainer, ...probes }],
 });
 export const certManager = [
   deployment("Deployment", "cert-manager", "cert-manager", certManagerPod("cert-manager-controller", { livenessProbe: probe("/livez", 9403) })),

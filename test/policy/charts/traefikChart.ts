@@ -1,7 +1,7 @@
 // Stand-ins for traefik-helm-chart (v37.1.1 and v41.3.0) and Traefik v3, checked against `helm template` of the chart at each tag.
 
 /** The Traefik chart version the fixtures mirror: the pin in Pulumi.home.yaml (a test holds them equal). */
-export const TRAEFIK_CHART_VERSION = "37.1.1";
+export const TRAEFIK_CHART_VERSION = "41.3.0";
 export const chartMajor = (version: string) => Number(/^v?(\d+)\./.exec(version)?.[1]);
 
 /** The part of the chart's `ports` values these mirrors read. */
@@ -11,7 +11,7 @@ interface HttpSettings {
 }
 export type TraefikPorts = Record<string, HttpSettings & { port: number; exposedPort?: number; protocol?: string; asDefault?: boolean; proxyProtocol?: { trustedIPs?: string[]; insecure?: boolean }; http?: HttpSettings }>;
 
-/** The ports the chart's values.yaml (v37.1.1) adds to the program's: `traefik` (internal, never a default) and `metrics`. */
+/** The ports the chart's values.yaml (v37.1.1 and v41.3.0) adds to the program's: `traefik` (internal, never a default) and `metrics`. */
 export const TRAEFIK_CHART_PORTS: TraefikPorts = { metrics: { port: 9100, exposedPort: 9100 }, traefik: { port: 8080, exposedPort: 8080 } };
 
 /**
