@@ -9,7 +9,7 @@ import { planStacks } from "../../tools/offline/planStacks";
 import { createMountPoints, HeadscaleHost } from "../home/fixtures/headscaleHost";
 import { runBootstrapScript, writeKubectlStandIn } from "../home/fixtures/kubectlStandIn";
 import { resourceOf } from "../support/offline";
-import { Netns, requireRealTools, run } from "../support/realTools";
+import { Netns, requireRealTools, run, TOOLS_BIN } from "../support/realTools";
 import { secondsUntil } from "./support";
 
 const TOOLS = ["headscale", "containerboot", "tailscaled", "tailscale", "ip", "curl", "jq", "sh", "openssl"];
@@ -87,10 +87,12 @@ require("tls").createServer({ key: fs.readFileSync(${JSON.stringify(key)}), cert
     Object.values(volumes).forEach((dir) => mkdirSync(dir, { mode: 0o700 }));
     writeFileSync(join(work, "hosts"), `127.0.0.1 ${serverHost}\n`);
     writeFileSync(join(work, "resolv.conf"), "");
-    // Files first: a volume may cover the directory they come from (the pod's /tmp).
-    const binds = [[join(work, "hosts"), "/etc/hosts"], [join(work, "resolv.conf"), "/etc/resolv.conf"], [cert, "/etc/ssl/certs/ca-certificates.crt"], ...Object.entries(volumes).map(([path, dir]) => [dir, path])];
+    // Files first: a volume may cover the directory they come from (the pod's /tmp). So may it cover the pinned
+    // binaries' own directory (a checkout under /tmp, as in CI): it is bound first, onto /usr/local/sbin (empty on
+    // Debian).
+    const binds = [[TOOLS_BIN, "/usr/local/sbin"], [join(work, "hosts"), "/etc/hosts"], [join(work, "resolv.conf"), "/etc/resolv.conf"], [cert, "/etc/ssl/certs/ca-certificates.crt"], ...Object.entries(volumes).map(([path, dir]) => [dir, path])];
     const podShell = join(work, "containerboot-in-pod");
-    writeFileSync(podShell, `#!/bin/sh\nexec ip netns exec ${headscale.netns.name} sh -c '${binds.map(([from, to]) => `mount --bind ${from} ${to}`).join(" && ")} && exec containerboot'\n`);
+    writeFileSync(podShell, `#!/bin/sh\nexec ip netns exec ${headscale.netns.name} sh -c '${binds.map(([from, to]) => `mount --bind ${from} ${to}`).join(" && ")} && PATH=/usr/local/sbin:$PATH exec containerboot'\n`);
     chmodSync(podShell, 0o755);
     // tailscaled pauses its control client while no interface but loopback is up. A veth to a second namespace of the
     // test's own, with a pod address and no default route, counts as up and still lets nothing leave the test.
