@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { compareRuns, specFiles } from "./isolation";
+import { compareRuns, globPattern, specFiles } from "./isolation";
 
 describe("the isolation check (npm run test:isolation)", () => {
   it("reports a test whose state depends on the order, and any failure, but not a test skipped in both runs", () => {
@@ -12,10 +12,18 @@ describe("the isolation check (npm run test:isolation)", () => {
     ]);
   });
 
+  it("reads mocha's globs: ** for any directories, * within a name", () => {
+    const spec = globPattern("test/**/*.test.ts");
+    assert.ok(spec.test("test/a.test.ts") && spec.test("test/x/y/a.test.ts"));
+    assert.ok(!spec.test("test/a.test.tsx") && !spec.test("tests/a.test.ts") && !spec.test("test/x/a.spec.ts"));
+    assert.ok(globPattern("test/e2e/**").test("test/e2e/x/y.ts"));
+  });
+
   it("selects the files the mocha config selects, e2e left out of the unit suite", () => {
     const files = specFiles({ require: [], extension: ["ts"], spec: ["test/**/*.test.ts"], ignore: ["test/e2e/**"], timeout: 1 });
     assert.ok(files.includes("test/support/isolation.test.ts"));
     assert.ok(files.includes("test/edge/nftables.test.ts"));
+    assert.ok(files.includes("test/workflows.test.ts"), "** matches no directory at all too, as in mocha");
     assert.ok(!files.some((f) => f.startsWith("test/e2e/")));
   });
 });

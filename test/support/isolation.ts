@@ -20,19 +20,26 @@ interface MochaConfig {
 
 type State = "passed" | "failed" | "pending";
 
-/** The spec files a config selects, in the order mocha would load them. */
-export function specFiles(config: MochaConfig): string[] {
-  const listed = spawnSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "--", ...config.spec], { cwd: ROOT, encoding: "utf8" });
-  const ignored = (file: string) => (config.ignore ?? []).some((pattern) => file.startsWith(pattern.replace(/\*\*.*$/, "")));
-  return listed.stdout.split("\n").filter((file) => file && !ignored(file)).sort();
+/** A mocha glob as a regular expression: `**` matches any number of directories, none included, `*` one name's part. */
+export function globPattern(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  const marked = escaped.replace(/\*\*\//g, "\u0000").replace(/\*\*/g, "\u0001").replace(/\*/g, "[^/]*");
+  return new RegExp(`^${marked.replace(/\u0000/g, "(?:.*/)?").replace(/\u0001/g, ".*")}$`);
 }
 
-/** Runs mocha on the files in the given order and returns each test's state by its full title. */
+/** The spec files a config selects, in the order mocha would load them. */
+export function specFiles(config: MochaConfig): string[] {
+  const listed = spawnSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" });
+  const [specs, ignores] = [config.spec, config.ignore ?? []].map((globs) => globs.map(globPattern));
+  return listed.stdout.split("\n").filter((file) => specs.some((p) => p.test(file)) && !ignores.some((p) => p.test(file))).sort();
+}
+
+/** Runs mocha on the files in the given order and returns each test's state by its file and full title. */
 function runMocha(config: MochaConfig, files: string[]): Map<string, State> {
   const output = join(mkdtempSync(join(tmpdir(), "isolation-")), "report.json");
   const args = ["--no-config", ...config.require.flatMap((r) => ["--require", r]), ...config.extension.flatMap((e) => ["--extension", e]), "--timeout", String(config.timeout), "--reporter", "json", "--reporter-option", `output=${output}`, ...files];
   const run = spawnSync(join(ROOT, "node_modules/.bin/mocha"), args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
-  let report: Record<"passes" | "failures" | "pending", { fullTitle: string }[]>;
+  let report: Record<"passes" | "failures" | "pending", { fullTitle: string; file: string }[]>;
   try {
     report = JSON.parse(readFileSync(output, "utf8"));
   } catch {
@@ -40,7 +47,8 @@ function runMocha(config: MochaConfig, files: string[]): Map<string, State> {
   }
   const states = new Map<string, State>();
   for (const [key, state] of [["passes", "passed"], ["pending", "pending"], ["failures", "failed"]] as const) {
-    for (const test of report[key]) states.set(test.fullTitle, state);
+    // Titles repeat across files (a shared describe name, a rule's fixtures), so a test is its file and its title.
+    for (const test of report[key]) states.set(`${relative(ROOT, test.file)}: ${test.fullTitle}`, state);
   }
   return states;
 }
