@@ -5,7 +5,7 @@ import { StackBuild } from "../stackBuild";
 import { CloudflareDns } from "./cloudflareDns";
 import { planDnsRecords, renderDnsTable } from "./dnsRecords";
 import { METADATA_ADDRESS, RulesetForward } from "./nftables";
-import { edgeForwards, planTunnel } from "./tunnelPlan";
+import { edgeForwards, planTunnel } from "../network/tunnelPlan";
 import { Vps } from "./vps";
 import { endpointAddress } from "./wireguard";
 import { WireguardTunnel } from "./wireguardTunnel";

@@ -1,4 +1,4 @@
-import { PortForward } from "./tunnelPlan";
+import { PortForward } from "../network/tunnelPlan";
 
 /** One inbound rule of the hcloud Firewall. */
 export interface FirewallRule {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { NetworkPlan, STUN_PORT } from "../config/schema";
-import { HomePeerName, TunnelEndpoint, TunnelPlan } from "./tunnelPlan";
+import { HomePeerName, TunnelEndpoint, TunnelPlan } from "../network/tunnelPlan";
 import { renderPolicyRouting, renderWireguardConfig, TUNNEL_ROUTING_TABLE, TUNNEL_RULE_PRIORITY, wireguardPublicKey } from "./wireguard";
 
 export interface WireguardTunnelArgs {

@@ -6,7 +6,7 @@ import { HomeConfig, ServiceConfig } from "../config/schema";
 import { EdgeStackOutputs, readEdgeOutputs } from "../contract/edge";
 import { TypedOutputs } from "../contract/stackOutputs";
 import { HomeStackOutputs } from "../contract/home";
-import { edgeForwards, HomePeerName } from "../edge/tunnelPlan";
+import { edgeForwards, HomePeerName } from "../network/tunnelPlan";
 import { AppNamespace } from "../apps/appNamespace";
 import { AppService } from "../apps/appService";
 import { gluetunWaivers } from "../apps/gluetun";

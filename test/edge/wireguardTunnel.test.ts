@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { NetworkPlan } from "../../components/config/schema";
-import { planTunnel } from "../../components/edge/tunnelPlan";
+import { planTunnel } from "../../components/network/tunnelPlan";
 import { wireguardPublicKey } from "../../components/edge/wireguard";
 import { HOME_KEEPALIVE_SECONDS, WireguardTunnel } from "../../components/edge/wireguardTunnel";
 import { resourcesOf, runProgram } from "../support/offline";

@@ -1,5 +1,5 @@
 import { CommonConfig, EdgeConfig, HomeConfig } from "../../components/config/schema";
-import { edgeForwards } from "../../components/edge/tunnelPlan";
+import { edgeForwards } from "../../components/network/tunnelPlan";
 import { TRAEFIK_NAMESPACE } from "../../components/home/traefik";
 import { PackConfig } from "./policyRunner";
 

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { NetworkPlan, ServiceConfig } from "../../components/config/schema";
 import { firewallRules } from "../../components/edge/firewall";
-import { edgeForwards, planTunnel } from "../../components/edge/tunnelPlan";
+import { edgeForwards, planTunnel } from "../../components/network/tunnelPlan";
 
 const network: NetworkPlan = { lanCidr: "192.168.1.0/24", tunnelCidr: "10.20.0.0/24", tunnelCidrV6: "fd00:20::/64", ipv6: true, wireguardPort: 51820, tunnelMtu: 1420, derp: true };
 const services: ServiceConfig[] = [
