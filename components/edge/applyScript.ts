@@ -25,10 +25,52 @@ export interface ApplyScriptSpec {
   probe: { peerPublicKey: string; address: string; port: number; maxHandshakeAgeSeconds: number };
 }
 
+/** The staged files, as the VPS receives them. */
+export interface StagedFiles {
+  ruleset: string;
+  wireguard: string;
+  sshdDropIn: string;
+  script: string;
+}
+
 /** File names inside a staged directory; the push command and the script agree on them. */
 export const STAGED_FILES = { ruleset: "nftables.conf", wireguard: "wg0.conf", sshdDropIn: "sshd.conf", script: "apply.sh" } as const;
 
-const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+/** Quotes a value for POSIX sh. */
+export const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/** The systemd unit that rolls back, at boot, a change whose confirm never came. */
+export const BOOT_ROLLBACK_UNIT = { name: "homelab-edge-boot-rollback.service", path: "/etc/systemd/system/homelab-edge-boot-rollback.service" } as const;
+
+/** How apply reports on stdout whether the gateway peer has a recent handshake: "<prefix>up" or "<prefix>down". */
+export const GATEWAY_STATE_LINE = "homelab-edge-gateway: ";
+
+/**
+ * Renders the boot unit. The transient rollback timer dies with a reboot, so a change still pending at boot would
+ * load unprotected; this oneshot puts the last good files back first. DefaultDependencies=no and Before= the
+ * services that read the files (nftables.service itself runs that early), After=local-fs.target for /etc and /var.
+ */
+export function renderBootRollbackUnit(paths: EdgePaths, wireguardInterface: string): string {
+  return [
+    "# Rendered by the homelab edge stack.",
+    "[Unit]",
+    "Description=Roll back an unconfirmed homelab edge change before nftables, WireGuard and sshd load it",
+    "DefaultDependencies=no",
+    "After=local-fs.target",
+    `Before=nftables.service network-pre.target wg-quick@${wireguardInterface}.service ssh.service shutdown.target`,
+    "Wants=network-pre.target",
+    "Conflicts=shutdown.target",
+    `ConditionPathExists=${paths.state}/pending`,
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `ExecStart=/bin/sh ${paths.state}/${STAGED_FILES.script} boot`,
+    "",
+    "[Install]",
+    "WantedBy=sysinit.target",
+    "",
+  ].join("\n");
+}
 
 /**
  * Renders the POSIX sh script that applies the edge's files with commit-confirm:
@@ -59,12 +101,22 @@ PROBE_MAX_HANDSHAKE_AGE=${spec.probe.maxHandshakeAgeSeconds}
 
 log() { echo "homelab-edge: $*" >&2; echo "$(date -u +%FT%TZ) $*" >> "$STATE/log"; }
 
-# Copies one directory's three files into place (a missing source file leaves the live one untouched). Each step
-# returns on failure itself: set -e does not apply inside a function called as a condition.
+# Copies a file into place unless it is there already: a rollback must not fail on a file it need not write (one
+# that cannot be written is often why the change failed). A missing source leaves the live file untouched.
+put() {
+  [ -f "$1" ] || return 0
+  if [ -f "$2" ] && cmp -s "$1" "$2"; then return 0; fi
+  install -m "$3" "$1" "$2"
+}
+
+# Copies one directory's three files into place. Every file is tried even after one fails, so a rollback restores
+# all it can; set -e does not apply inside a function called as a condition, so each failure is counted by hand.
 install_from() {
-  if [ -f "$1/${STAGED_FILES.ruleset}" ]; then install -m 0644 "$1/${STAGED_FILES.ruleset}" "$RULESET" || return 1; fi
-  if [ -f "$1/${STAGED_FILES.wireguard}" ]; then install -m 0600 "$1/${STAGED_FILES.wireguard}" "$WG_CONF" || return 1; fi
-  if [ -f "$1/${STAGED_FILES.sshdDropIn}" ]; then install -m 0644 "$1/${STAGED_FILES.sshdDropIn}" "$SSHD_DROPIN" || return 1; fi
+  failed=0
+  put "$1/${STAGED_FILES.ruleset}" "$RULESET" 0644 || failed=1
+  put "$1/${STAGED_FILES.wireguard}" "$WG_CONF" 0600 || failed=1
+  put "$1/${STAGED_FILES.sshdDropIn}" "$SSHD_DROPIN" 0644 || failed=1
+  return $failed
 }
 
 reload_sshd() {
@@ -90,12 +142,42 @@ activate() {
   reload_sshd
 }
 
-rollback() {
-  log "rolling back to the last good files"
-  install_from "$STATE/last-good"
-  activate || log "the last good files failed to load too"
+# The pending change is gone; a confirm for it that comes later learns when.
+forget_pending() {
   if [ -f "$STATE/pending" ]; then echo "$(cat "$STATE/pending") $(date -u +%FT%TZ)" > "$STATE/rolled-back"; fi
   rm -f "$STATE/pending"
+}
+
+# A rollback that did not complete keeps the pending marker, so the boot unit tries again and a later apply does not
+# take the half-restored live files for good ones.
+rollback() {
+  log "rolling back to the last good files"
+  if install_from "$STATE/last-good" && activate; then
+    forget_pending
+  else
+    log "the last good files did not all come back; $STATE/pending stays, so the next boot tries again"
+    return 1
+  fi
+}
+
+# At boot, before nftables, WireGuard and sshd read the files: the timer of a change left pending died with the old
+# boot, so the last good files go back now. Only files: the services about to start load them.
+cmd_boot() {
+  [ -f "$STATE/pending" ] || return 0
+  log "booted with $(cat "$STATE/pending") unconfirmed: restoring the last good files before the services load them"
+  if install_from "$STATE/last-good"; then forget_pending; else log "the last good files did not all come back"; return 1; fi
+}
+
+# Installs the boot unit (only where systemd runs), rewriting it only when it changed.
+install_boot_unit() {
+  [ -d /run/systemd/system ] || return 0
+  unit=${quote(BOOT_ROLLBACK_UNIT.path)}
+  cat > "$STATE/boot-unit.tmp" <<'UNIT'
+${renderBootRollbackUnit(p, spec.wireguardInterface)}UNIT
+  if ! cmp -s "$STATE/boot-unit.tmp" "$unit"; then
+    install -m 0644 "$STATE/boot-unit.tmp" "$unit" && systemctl enable --quiet ${BOOT_ROLLBACK_UNIT.name} || return 1
+  fi
+  rm -f "$STATE/boot-unit.tmp"
 }
 
 # Restores the last good files unless TOKEN is confirmed within CONFIRM_SECONDS.
@@ -139,20 +221,27 @@ cmd_apply() {
     done
   fi
   install -m 0700 "$0" "$STATE/${STAGED_FILES.script}"
+  # Before pending exists: a reboot from here on finds the unit that rolls an unconfirmed change back.
+  if ! install_boot_unit; then
+    log "the boot rollback unit could not be installed; nothing changed"
+    exit 4
+  fi
   echo "$token" > "$STATE/pending"
   rm -f "$STATE/rolled-back"
   arm_rollback_timer "$token"
   if ! install_from "$staged"; then
     log "the new files failed to install"
-    rollback
+    rollback || true
     exit 4
   fi
   if ! activate; then
     log "the new files failed to load"
-    rollback
+    rollback || true
     exit 4
   fi
   log "applied $token; rolls back in \${CONFIRM_SECONDS}s unless confirmed"
+  # On stdout, for the public-path probe that runs where Pulumi does (see renderPublicProbeCommand).
+  if gateway_is_up; then echo "${GATEWAY_STATE_LINE}up"; else echo "${GATEWAY_STATE_LINE}down"; fi
 }
 
 cmd_rollback_after() {
@@ -188,43 +277,8 @@ case "\${1:-}" in
   confirm) cmd_confirm "$2" ;;
   rollback-after) cmd_rollback_after "$2" "$3" ;;
   rollback) rollback ;;
-  *) echo "usage: $0 apply DIR TOKEN | confirm TOKEN | rollback" >&2; exit 2 ;;
+  boot) cmd_boot ;;
+  *) echo "usage: $0 apply DIR TOKEN | confirm TOKEN | rollback | boot" >&2; exit 2 ;;
 esac
 `;
-}
-
-/** The staged files, as the VPS receives them. */
-export interface StagedFiles {
-  ruleset: string;
-  wireguard: string;
-  sshdDropIn: string;
-  script: string;
-}
-
-/**
- * Renders the remote command that stages the files and runs `apply`. The files travel base64-encoded inside the
- * command, so no quoting of their contents can go wrong; the command is secret because wg0.conf is.
- */
-export function renderPushCommand(files: StagedFiles, token: string, paths: EdgePaths): string {
-  const staged = `${paths.state}/staged/${token}`;
-  const writes = (Object.keys(STAGED_FILES) as (keyof StagedFiles)[]).map(
-    (key) => `printf '%s' '${Buffer.from(files[key]).toString("base64")}' | base64 -d > "$staged/${STAGED_FILES[key]}"`,
-  );
-  return [
-    "set -eu",
-    // On the first deploy cloud-init may still be installing nftables and wireguard-tools: wait for it. How it ended
-    // only informs (Debian 12's cloud-init exits 1 for any failed module); apply checks every file itself.
-    'if command -v cloud-init >/dev/null 2>&1 && ! cloud-init status --wait >/dev/null 2>&1; then echo "homelab-edge: cloud-init ended with errors; applying anyway: $(cloud-init status --long 2>&1 | tr \'\\n\' \' \')" >&2; fi',
-    "umask 077",
-    `staged=${quote(staged)}`,
-    'rm -rf "$staged" && mkdir -p "$staged"',
-    ...writes,
-    `sh "$staged/${STAGED_FILES.script}" apply "$staged" ${quote(token)}`,
-    "",
-  ].join("\n");
-}
-
-/** The remote command that confirms a change; runs over its own SSH connection. */
-export function renderConfirmCommand(token: string, paths: EdgePaths): string {
-  return `sh ${quote(`${paths.state}/${STAGED_FILES.script}`)} confirm ${quote(token)}\n`;
 }

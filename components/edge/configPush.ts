@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { EdgePaths, renderConfirmCommand, renderPushCommand, StagedFiles } from "./applyScript";
+import { WEB_PORTS } from "../config/common";
+import { EdgePaths, StagedFiles } from "./applyScript";
+import { APPLY_STDOUT_ENV, renderConfirmCommand, renderPublicProbeCommand, renderPushCommand } from "./pushCommands";
 
 export interface EdgeConfigPushArgs {
   /** Public address of the VPS. */
@@ -18,6 +20,9 @@ export interface EdgeConfigPushArgs {
   server: pulumi.CustomResource;
 }
 
+/** The forwarded port the public-path probe dials: 443 always goes to the gateway peer. */
+export const PUBLIC_PROBE_PORT = WEB_PORTS[1];
+
 /** Identifies one set of files; the same hash triggers the push and names the change to confirm. */
 export function changeToken(files: StagedFiles): string {
   const hash = createHash("sha256");
@@ -27,8 +32,9 @@ export function changeToken(files: StagedFiles): string {
 
 /**
  * Pushes the edge's files to a running VPS with commit-confirm: one SSH connection applies them and arms the
- * rollback timer, a second, new connection confirms. If the new ruleset locked SSH out, the confirm cannot connect
- * and the VPS restores the last good files by itself.
+ * rollback timer, a probe from where Pulumi runs checks the forwarded public path, and a second, new connection
+ * confirms. If the new ruleset locked SSH out or broke the forwarding, no confirm comes and the VPS restores the last
+ * good files by itself.
  */
 export class EdgeConfigPush extends pulumi.ComponentResource {
   /** The change token of the files last pushed. */
@@ -55,10 +61,17 @@ export class EdgeConfigPush extends pulumi.ComponentResource {
       { connection, create: pulumi.all([files, this.token]).apply(([f, token]) => renderPushCommand(f, token, args.paths)), triggers },
       { parent: this, dependsOn: [args.server] },
     );
+    // The confirm's own probe runs on the VPS and reaches the gateway through the tunnel only; a ruleset that breaks
+    // the DNAT would pass it. This one comes in from outside, through the public address and the forwarded port.
+    const probe = new command.local.Command(
+      `${name}-probe`,
+      { create: pulumi.output(args.host).apply((host) => renderPublicProbeCommand(host, PUBLIC_PROBE_PORT)), environment: { [APPLY_STDOUT_ENV]: apply.stdout }, triggers },
+      { parent: this, dependsOn: [apply] },
+    );
     const confirm = new command.remote.Command(
       `${name}-confirm`,
       { connection, create: this.token.apply((token) => renderConfirmCommand(token, args.paths)), triggers },
-      { parent: this, dependsOn: [apply] },
+      { parent: this, dependsOn: [probe] },
     );
     this.registerOutputs({ token: this.token, confirmed: confirm.stdout });
   }

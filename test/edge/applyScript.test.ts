@@ -2,7 +2,8 @@ import { strict as assert } from "node:assert";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EdgePaths, renderApplyScript, renderConfirmCommand, renderPushCommand, STAGED_FILES } from "../../components/edge/applyScript";
+import { BOOT_ROLLBACK_UNIT, EdgePaths, VPS_PATHS, GATEWAY_STATE_LINE, renderApplyScript, renderBootRollbackUnit, STAGED_FILES } from "../../components/edge/applyScript";
+import { renderConfirmCommand, renderPushCommand } from "../../components/edge/pushCommands";
 import { Netns, requireRealTools, run } from "../support/realTools";
 
 const CONFIRM_SECONDS = 3;
@@ -142,6 +143,30 @@ describe("edge apply-with-rollback script", () => {
       assert.match(confirmed.stderr, /tok-late was rolled back at \d{4}-\d\d-\d\dT[\d:]+Z before this confirm arrived/);
       assert.doesNotMatch(loaded(), /22025/);
     });
+
+    it("says on stdout, for the public-path probe, that the gateway has no recent handshake when it has none", () => {
+      const dir = stage(paths, "stdout", rulesetWithPort(22028));
+      const applied = sh(join(dir, STAGED_FILES.script), "apply", dir, "tok-stdout");
+      assert.equal(applied.status, 0, applied.stderr);
+      assert.equal(applied.stdout, `${GATEWAY_STATE_LINE}down\n`);
+      assert.equal(sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-stdout").status, 0);
+    });
+
+    it("at boot, puts the last good files back when a change is still pending, and records the rollback", () => {
+      const dir = stage(paths, "before-reboot", rulesetWithPort(22029));
+      assert.equal(sh(join(dir, STAGED_FILES.script), "apply", dir, "tok-reboot").status, 0);
+      // The timer dies with the old boot; the boot command must not wait for it.
+      const booted = sh(join(paths.state, STAGED_FILES.script), "boot");
+      assert.equal(booted.status, 0, booted.stderr);
+      assert.match(booted.stderr, /booted with tok-reboot unconfirmed: restoring the last good files/);
+      assert.equal(readFileSync(paths.ruleset, "utf8"), rulesetWithPort(22028), "the confirmed ruleset is the file nftables.service will load");
+      assert.ok(!existsSync(join(paths.state, "pending")));
+      const late = sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-reboot");
+      assert.equal(late.status, 5);
+      assert.match(late.stderr, /tok-reboot was rolled back at/);
+      assert.equal(sh(join(paths.state, STAGED_FILES.script), "boot").status, 0, "with nothing pending, boot does nothing");
+      assert.equal(readFileSync(paths.ruleset, "utf8"), rulesetWithPort(22028));
+    });
   });
 
   describe("a change that fails halfway through installing", function () {
@@ -171,5 +196,41 @@ describe("edge apply-with-rollback script", () => {
       assert.match(ns.exec("nft", ["list", "ruleset"]), /tcp dport 22022 accept/);
       assert.ok(!existsSync(join(paths.state, "pending")));
     });
+
+    it("rolls back in full when the file that failed to install is one the rollback need not write", function () {
+      requireRealTools(this, ["unshare", "mount", "cmp"]);
+      const writable = { ...paths, wireguard: join(paths.state, "..", "etc", "wg0.conf") };
+      const script = (dir: string) => writeFileSync(join(dir, STAGED_FILES.script), scriptFor(writable));
+      const good = stage(writable, "good2", rulesetWithPort(22022));
+      script(good);
+      assert.equal(ns.tryExec("sh", [join(good, STAGED_FILES.script), "apply", good, "tok-good2"]).status, 0);
+      assert.equal(ns.tryExec("sh", [join(writable.state, STAGED_FILES.script), "confirm", "tok-good2"]).status, 0);
+      const next = stage(writable, "ro-wireguard", rulesetWithPort(22030));
+      writeFileSync(join(next, STAGED_FILES.wireguard), "[Interface]\nPrivateKey = y\n");
+      script(next);
+      // wg0.conf read-only in a mount namespace of its own: the new one cannot go in, the old one is still there.
+      const readOnly = 'mount --bind "$3" "$3" && mount -o remount,bind,ro "$3" && sh "$0" apply "$1" "$2"';
+      const applied = ns.tryExec("unshare", ["--mount", "sh", "-c", readOnly, join(next, STAGED_FILES.script), next, "tok-ro", writable.wireguard]);
+      assert.equal(applied.status, 4, applied.stderr);
+      assert.match(applied.stderr, /the new files failed to install/);
+      assert.doesNotMatch(applied.stderr, /did not all come back/);
+      assert.equal(readFileSync(writable.ruleset, "utf8"), rulesetWithPort(22022));
+      assert.match(ns.exec("nft", ["list", "ruleset"]), /tcp dport 22022 accept/);
+      assert.ok(!existsSync(join(writable.state, "pending")), "nothing left pending for a rollback that did complete");
+    });
+  });
+
+  it("renders a boot unit that systemd accepts, ordered before the services that load the files", function () {
+    requireRealTools(this, ["systemd-analyze"]);
+    const unit = renderBootRollbackUnit(VPS_PATHS, "wg0");
+    assert.match(unit, /^DefaultDependencies=no$/m);
+    assert.match(unit, /^Before=.*\bnftables\.service\b.*\bnetwork-pre\.target\b.*\bwg-quick@wg0\.service\b.*\bssh\.service\b/m);
+    assert.match(unit, new RegExp(`^ConditionPathExists=${VPS_PATHS.state}/pending$`, "m"));
+    assert.match(unit, new RegExp(`^ExecStart=/bin/sh ${VPS_PATHS.state}/apply\\.sh boot$`, "m"));
+    const dir = mkdtempSync(join(tmpdir(), "boot-unit-"));
+    writeFileSync(join(dir, BOOT_ROLLBACK_UNIT.name), unit);
+    // verify wants the ExecStart binary to exist; /bin/sh does. Missing nftables/ssh units are only warnings.
+    const verified = run("sh", ["-c", `systemd-analyze verify --man=no ${join(dir, BOOT_ROLLBACK_UNIT.name)} 2>&1 || echo "exit $?"`]);
+    assert.doesNotMatch(verified, /exit \d|Unknown (key|section)|Invalid|bad-setting/i, verified);
   });
 });

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { changeToken } from "../../components/edge/configPush";
+import { APPLY_STDOUT_ENV, renderPublicProbeCommand } from "../../components/edge/pushCommands";
 import { idOf, resourceOf, runEdge } from "../support/offline";
 
 const COMMAND = "command:remote:Command";
@@ -19,14 +20,25 @@ describe("EdgeConfigPush component", () => {
     const confirm = resourceOf(run, COMMAND, "edge-push-confirm");
     const server = resourceOf(run, "hcloud:index/server:Server", "edge");
     assert.ok(apply.options.dependsOn.includes(server.urn), "the push waits for the server");
-    assert.ok(confirm.options.dependsOn.includes(apply.urn), "confirm runs after apply");
+    const probe = resourceOf(run, "command:local:Command", "edge-push-probe");
+    assert.ok(probe.options.dependsOn.includes(apply.urn), "the public-path probe runs after apply");
+    assert.ok(confirm.options.dependsOn.includes(probe.urn), "confirm runs only after the probe passed");
     assert.deepEqual(apply.inputs.triggers, confirm.inputs.triggers);
+    assert.deepEqual(probe.inputs.triggers, confirm.inputs.triggers, "every new push probes again");
     const [token, serverId] = apply.inputs.triggers as string[];
     assert.equal(serverId, idOf(run, "hcloud:index/server:Server", "edge"), "a replaced server (a new id) gets the current files pushed and confirmed");
     assert.match(token, /^[0-9a-f]{16}$/);
     assert.match(String(confirm.inputs.create), new RegExp(`confirm '${token}'`));
     assert.match(String(apply.inputs.create), new RegExp(`apply "\\$staged" '${token}'`));
     assert.match(String(apply.inputs.create), /cloud-init status --wait/);
+  });
+
+  it("probes the VPS's public address on the forwarded 443, with apply's report of the gateway in its environment", async () => {
+    const run = await runEdge();
+    const probe = resourceOf(run, "command:local:Command", "edge-push-probe");
+    const publicIpv4 = String(run.outputs.publicIpv4.value);
+    assert.equal(probe.inputs.create, renderPublicProbeCommand(publicIpv4, 443));
+    assert.deepEqual(Object.keys(probe.inputs.environment as object), [APPLY_STDOUT_ENV]);
   });
 
   it("connects to the admin SSH port with the secret key, and keeps the pushed files secret", async () => {

@@ -1,0 +1,63 @@
+import { EdgePaths, GATEWAY_STATE_LINE, quote, STAGED_FILES, StagedFiles } from "./applyScript";
+
+/**
+ * Renders the remote command that stages the files and runs `apply`. The files travel base64-encoded inside the
+ * command, so no quoting of their contents can go wrong; the command is secret because wg0.conf is.
+ */
+export function renderPushCommand(files: StagedFiles, token: string, paths: EdgePaths): string {
+  const staged = `${paths.state}/staged/${token}`;
+  const writes = (Object.keys(STAGED_FILES) as (keyof StagedFiles)[]).map(
+    (key) => `printf '%s' '${Buffer.from(files[key]).toString("base64")}' | base64 -d > "$staged/${STAGED_FILES[key]}"`,
+  );
+  return [
+    "set -eu",
+    // On the first deploy cloud-init may still be installing nftables and wireguard-tools: wait for it. How it ended
+    // only informs (Debian 12's cloud-init exits 1 for any failed module); apply checks every file itself.
+    'if command -v cloud-init >/dev/null 2>&1 && ! cloud-init status --wait >/dev/null 2>&1; then echo "homelab-edge: cloud-init ended with errors; applying anyway: $(cloud-init status --long 2>&1 | tr \'\\n\' \' \')" >&2; fi',
+    "umask 077",
+    `staged=${quote(staged)}`,
+    'rm -rf "$staged" && mkdir -p "$staged"',
+    ...writes,
+    `sh "$staged/${STAGED_FILES.script}" apply "$staged" ${quote(token)}`,
+    "",
+  ].join("\n");
+}
+
+/** The environment variable the public-path probe reads apply's stdout from. */
+export const APPLY_STDOUT_ENV = "HOMELAB_EDGE_APPLY_STDOUT";
+
+/**
+ * Renders the probe that runs where Pulumi runs, between apply and confirm: a TCP connection to the VPS's public
+ * address on a forwarded port. From outside, it crosses what the tunnel-side probe cannot: the WAN, the DNAT and
+ * the forward chain. It probes only when apply said the gateway has a recent handshake (a first deploy has no
+ * home yet). It is Node, which any machine running this Pulumi program has, and no shell tool that may be absent.
+ */
+export function renderPublicProbeCommand(host: string, port: number): string {
+  const script = [
+    `const [host, port] = process.argv.slice(1);`,
+    `if (!(process.env.${APPLY_STDOUT_ENV} || "").includes(${JSON.stringify(`${GATEWAY_STATE_LINE}up`)})) {`,
+    `  console.log("homelab-edge: the gateway has no recent handshake; the public path is not probed");`,
+    `  process.exit(0);`,
+    `}`,
+    `let tries = 0;`,
+    `const attempt = () => {`,
+    `  const socket = require("net").connect({ host, port: Number(port), timeout: 5000 });`,
+    `  socket.once("connect", () => { console.log("homelab-edge: " + host + ":" + port + " answers through the forwarded public path"); process.exit(0); });`,
+    `  const fail = (why) => {`,
+    `    socket.destroy();`,
+    `    if (++tries < 3) return setTimeout(attempt, 1000);`,
+    `    console.error("homelab-edge: " + host + ":" + port + " does not answer from here (" + why + ") though the gateway is up: the change breaks the forwarded public path; not confirming, so the VPS rolls it back");`,
+    `    process.exit(1);`,
+    `  };`,
+    `  socket.once("timeout", () => fail("timed out"));`,
+    `  socket.once("error", (err) => fail(err.code || err.message));`,
+    `};`,
+    `attempt();`,
+  ].join("\n");
+  return `node -e ${quote(script)} ${quote(host)} ${port}\n`;
+}
+
+/** The remote command that confirms a change; runs over its own SSH connection. */
+export function renderConfirmCommand(token: string, paths: EdgePaths): string {
+  return `sh ${quote(`${paths.state}/${STAGED_FILES.script}`)} confirm ${quote(token)}\n`;
+}
