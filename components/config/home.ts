@@ -20,7 +20,7 @@ const homeShape = {
   l2Interfaces: json(z.array(text(), { error: "must be a list of interface name patterns" }).min(1, "must list at least one interface pattern")).default(["^eth[0-9]+", "^en.+"]),
   gatewayApi: boolean().default(false),
   gatewayApiVersion: chartVersion().default("v1.3.0"),
-  ciliumVersion: chartVersion().default("1.18.2"),
+  ciliumVersion: chartVersion().default("1.20.0"),
   /** Cilium's WireGuard transparent encryption between nodes; off leaves the VXLAN overlay in clear on the LAN. */
   ciliumEncryption: boolean().default(true),
   traefikVersion: chartVersion().default("41.3.0"),

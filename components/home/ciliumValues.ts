@@ -9,8 +9,6 @@ export interface CiliumValuesSpec {
   encryption: boolean;
 }
 
-const INIT_RESOURCES = { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } };
-
 /**
  * Helm values for Cilium. Kube-proxy replacement is always on because L2 announcements need it; the client rate
  * limit is raised because each announced Service holds a lease the agents renew through the API server.
@@ -23,12 +21,12 @@ export function renderCiliumValues(spec: CiliumValuesSpec): Record<string, unkno
     l2announcements: { enabled: true },
     k8sClientRateLimit: { qps: 20, burst: 40 },
     ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: [spec.podCidr] } },
-    // Requests and limits on every container the chart renders, as the policy pack asks of all workloads. At 1.18.2 the
-    // agent's init containers read three different keys: mount-cgroup cgroup.autoMount.resources, install-cni-binaries
-    // cni.resources (whose default has no limit), the rest initResources; the cilium-envoy DaemonSet envoy.resources.
+    // Requests and limits on every container the chart renders, as the policy pack asks of all workloads. At 1.20.0 the
+    // agent's init containers take initResources (mount-cgroup too, unless cgroup.autoMount.resources is set), except
+    // install-cni-binaries, which reads cni.resources over a default sized for a 1Gi limit that copying binaries never
+    // needs; the cilium-envoy DaemonSet reads envoy.resources, whose default is none.
     resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
-    initResources: INIT_RESOURCES,
-    cgroup: { autoMount: { resources: INIT_RESOURCES } },
+    initResources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
     cni: { resources: { requests: { cpu: "10m", memory: "10Mi" }, limits: { memory: "64Mi" } } },
     envoy: { resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "512Mi" } } },
     operator: { replicas: 1, resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "256Mi" } } },

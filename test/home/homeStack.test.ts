@@ -36,7 +36,7 @@ describe("home stack", function () {
 
   it("gives Cilium a LAN pool and an L2 policy, both after the chart", () => {
     const chart = resourceOf(home, CR("helm.sh/v4:Chart"), "cilium");
-    assert.equal(chart.inputs.version, "1.18.2");
+    assert.equal(chart.inputs.version, "1.20.0");
     const pool = resourceOf(home, CR("cilium.io/v2:CiliumLoadBalancerIPPool"), "cilium-lb-pool");
     assert.deepEqual((pool.inputs.spec as any).blocks, [{ cidr: "192.168.1.240/28" }]);
     assert.equal((pool.inputs.metadata as any).name, LB_POOL_NAME);

@@ -24,10 +24,10 @@ describe("Helm values and namespace labels", () => {
     assert.deepEqual(ciliumValues(false).encryption, { enabled: false });
   });
 
-  it("Cilium: requests, a CPU request and a memory limit under each key the 1.18.2 chart's containers read", () => {
+  it("Cilium: requests, a CPU request and a memory limit under each key the 1.20.0 chart's containers read", () => {
     const values = ciliumValues(true);
-    // cilium-agent/daemonset.yaml: mount-cgroup, install-cni-binaries, the other init containers, the agent; cilium-envoy/daemonset.yaml; the operator.
-    for (const [key, resources] of Object.entries({ "cgroup.autoMount": values.cgroup.autoMount.resources, cni: values.cni.resources, init: values.initResources, agent: values.resources, envoy: values.envoy.resources, operator: values.operator.resources })) {
+    // cilium-agent/daemonset.yaml: install-cni-binaries, the other init containers, the agent; cilium-envoy/daemonset.yaml; the operator.
+    for (const [key, resources] of Object.entries({ cni: values.cni.resources, init: values.initResources, agent: values.resources, envoy: values.envoy.resources, operator: values.operator.resources })) {
       assert.ok(resources?.requests?.cpu && resources.requests.memory && resources.limits?.memory, key);
     }
   });

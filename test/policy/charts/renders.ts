@@ -27,44 +27,54 @@ const deployment = (kind: string, namespace: string, name: string, pod: Record<s
     spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: pod } },
   });
 
+/** The Cilium chart these stand-ins mirror, as Pulumi.home.yaml pins it. */
+export const CILIUM_CHART_VERSION = "1.20.0";
+const ciliumImage = `quay.io/cilium/cilium:v${CILIUM_CHART_VERSION}${digest}`;
+
 /*
- * Cilium chart 1.18.2, templates/cilium-agent/daemonset.yaml: each init container takes its resources from its own
- * key (`with .Values.<key>`, so an empty map renders no resources at all): mount-cgroup cgroup.autoMount.resources,
- * install-cni-binaries cni.resources, the others initResources. Read here from the program's values, so a key the
- * program leaves unset shows as a container without resources, as on the cluster.
+ * Cilium chart 1.20.0 (cilium-1.20.0.tgz of cilium/charts), templates/cilium-agent/daemonset.yaml, checked against
+ * `helm template` of that archive with this program's values. Each init container takes its resources from its own
+ * key, and `with` or `if` renders nothing for an empty map: mount-cgroup cgroup.autoMount.resources, else
+ * initResources; install-cni-binaries cni.resources, merged by Helm over a default that has limits (cpu 1, memory
+ * 1Gi) since 1.19; the others initResources. Read here from the program's values, so a key the program leaves unset
+ * shows as a container without resources, as on the cluster.
  */
-const CILIUM_INIT_RESOURCE_KEYS: [string, (values: any) => unknown][] = [
-  ["config", (v) => v.initResources],
-  ["mount-cgroup", (v) => v.cgroup?.autoMount?.resources],
-  ["apply-sysctl-overwrites", (v) => v.initResources],
-  ["mount-bpf-fs", (v) => v.initResources],
-  ["clean-cilium-state", (v) => v.initResources],
-  // The chart's default here (values.yaml) is requests only, no limit; Helm merges the program's value over it.
-  ["install-cni-binaries", (v) => overDefaults({ requests: { cpu: "100m", memory: "10Mi" } }, v.cni?.resources)],
+const CILIUM_INIT_CONTAINERS: [string, (values: any) => unknown, string[]][] = [
+  ["config", (v) => v.initResources, ["NET_ADMIN"]],
+  ["mount-cgroup", (v) => (isEmpty(v.cgroup?.autoMount?.resources) ? v.initResources : v.cgroup.autoMount.resources), ["SYS_ADMIN", "SYS_CHROOT", "SYS_PTRACE"]],
+  ["apply-sysctl-overwrites", (v) => v.initResources, ["SYS_ADMIN", "SYS_CHROOT", "SYS_PTRACE"]],
+  ["mount-bpf-fs", (v) => v.initResources, []],
+  ["clean-cilium-state", (v) => v.initResources, ["NET_ADMIN", "SYS_MODULE", "SYS_ADMIN", "SYS_RESOURCE"]],
+  ["install-cni-binaries", (v) => overDefaults({ requests: { cpu: "100m", memory: "10Mi" }, limits: { cpu: 1, memory: "1Gi" } }, v.cni?.resources), []],
 ];
 const overDefaults = (defaults: Record<string, object>, values: Record<string, object> = {}) =>
   Object.fromEntries([...new Set([...Object.keys(defaults), ...Object.keys(values)])].map((k) => [k, { ...defaults[k], ...values[k] }]));
 const ciliumSelinux = { seLinuxOptions: { level: "s0", type: "spc_t" } };
+// The agent and operator probe their named port `health` (9879 and 9234 at the chart's defaults) on 127.0.0.1.
+const localProbe = (path: string, port: number | string) => ({ httpGet: { host: "127.0.0.1", path, port, scheme: "HTTP" } });
 
 const ciliumAgentOf = (cilium: any) => deployment("DaemonSet", "kube-system", "cilium", {
   hostNetwork: true,
   serviceAccountName: "cilium",
-  securityContext: { appArmorProfile: { type: "Unconfined" } },
-  initContainers: CILIUM_INIT_RESOURCE_KEYS.map(([name, resourcesOf]) => ({
+  securityContext: { appArmorProfile: { type: "Unconfined" }, seccompProfile: { type: "Unconfined" } },
+  initContainers: CILIUM_INIT_CONTAINERS.map(([name, resourcesOf, add]) => ({
     name,
-    image: `quay.io/cilium/cilium:v1.18.2${digest}`,
+    image: ciliumImage,
     ...(isEmpty(resourcesOf(cilium)) ? {} : { resources: resourcesOf(cilium) }),
-    securityContext: { ...ciliumSelinux, capabilities: { add: ["SYS_ADMIN", "SYS_CHROOT", "SYS_PTRACE"], drop: ["ALL"] } },
+    // mount-bpf-fs is the chart's one privileged container; config alone runs without the SELinux type.
+    securityContext: name === "mount-bpf-fs" ? { privileged: true } : { ...(name === "config" ? {} : ciliumSelinux), capabilities: { ...(add.length ? { add } : {}), drop: ["ALL"] } },
   })),
   containers: [
     {
       name: "cilium-agent",
-      image: `quay.io/cilium/cilium:v1.18.2${digest}`,
+      image: ciliumImage,
       resources: cilium.resources,
-      readinessProbe: probe("/healthz", 9879),
-      livenessProbe: probe("/healthz", 9879),
+      readinessProbe: localProbe("/healthz", "health"),
+      livenessProbe: localProbe("/healthz", "health"),
+      startupProbe: localProbe("/healthz", "health"),
+      ports: [{ name: "health", containerPort: 9879, hostPort: 9879, protocol: "TCP" }, { name: "peer-service", containerPort: 4244, hostPort: 4244, protocol: "TCP" }],
       env: [{ name: "K8S_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
-      securityContext: { ...ciliumSelinux, capabilities: { add: ["CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_MODULE", "SYS_ADMIN", "SYS_RESOURCE", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"], drop: ["ALL"] } },
+      securityContext: { ...ciliumSelinux, capabilities: { add: ["CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_MODULE", "SYS_ADMIN", "SYS_RESOURCE", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID", "SYSLOG"], drop: ["ALL"] } },
     },
   ],
   volumes: [
@@ -75,33 +85,49 @@ const ciliumAgentOf = (cilium: any) => deployment("DaemonSet", "kube-system", "c
 });
 
 /*
- * Cilium chart 1.18.2, templates/cilium-envoy/daemonset.yaml: rendered by default (envoy.enabled unset means on from
- * 1.16, _helpers.tpl envoyDaemonSetEnabled); its one container takes `with .Values.envoy.resources`, default {}.
+ * Cilium chart 1.20.0, templates/cilium-envoy/daemonset.yaml: rendered by default (envoy.enabled unset means on,
+ * _helpers.tpl envoyDaemonSetEnabled); its one container takes `with .Values.envoy.resources`, default {}.
  */
 const ciliumEnvoyOf = (cilium: any) => deployment("DaemonSet", "kube-system", "cilium-envoy", {
   hostNetwork: true,
   serviceAccountName: "cilium-envoy",
+  securityContext: { appArmorProfile: { type: "Unconfined" } },
   containers: [
     {
       name: "cilium-envoy",
-      image: `quay.io/cilium/cilium-envoy${digest}`,
+      image: `quay.io/cilium/cilium-envoy:v1.37.5-1782911245-7cffc778c923f68a77954a53b1a98d6b5353f004${digest}`,
       ...(isEmpty(cilium.envoy?.resources) ? {} : { resources: cilium.envoy.resources }),
-      readinessProbe: probe("/healthz", 9878),
-      livenessProbe: probe("/healthz", 9878),
+      ports: [{ name: "envoy-metrics", containerPort: 9964, hostPort: 9964, protocol: "TCP" }],
+      readinessProbe: localProbe("/healthz", 9878),
+      livenessProbe: localProbe("/healthz", 9878),
+      startupProbe: localProbe("/healthz", 9878),
       securityContext: { ...ciliumSelinux, capabilities: { add: ["NET_ADMIN", "SYS_ADMIN"], drop: ["ALL"] } },
       volumeMounts: [{ name: "envoy-sockets", mountPath: "/var/run/cilium/envoy/sockets" }, { name: "bpf-maps", mountPath: "/sys/fs/bpf" }],
     },
   ],
   volumes: [
     { name: "envoy-sockets", hostPath: { path: "/var/run/cilium/envoy/sockets", type: "DirectoryOrCreate" } },
+    { name: "envoy-artifacts", hostPath: { path: "/var/run/cilium/envoy/artifacts", type: "DirectoryOrCreate" } },
     { name: "envoy-config", configMap: { name: "cilium-envoy-config" } },
     { name: "bpf-maps", hostPath: { path: "/sys/fs/bpf", type: "DirectoryOrCreate" } },
   ],
 });
 
+// Cilium chart 1.20.0, templates/cilium-operator/deployment.yaml.
 const ciliumOperatorOf = (cilium: any) => deployment("Deployment", "kube-system", "cilium-operator", {
   hostNetwork: true,
-  containers: [{ name: "cilium-operator", image: `quay.io/cilium/operator-generic:v1.18.2${digest}`, resources: cilium.operator.resources, readinessProbe: probe("/healthz", 9234), livenessProbe: probe("/healthz", 9234) }],
+  securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+  containers: [
+    {
+      name: "cilium-operator",
+      image: `quay.io/cilium/operator-generic:v${CILIUM_CHART_VERSION}${digest}`,
+      resources: cilium.operator.resources,
+      readinessProbe: localProbe("/healthz", "health"),
+      livenessProbe: localProbe("/healthz", "health"),
+      ports: [{ name: "health", containerPort: 9234, hostPort: 9234 }, { name: "prometheus", containerPort: 9963, hostPort: 9963, protocol: "TCP" }],
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+    },
+  ],
 });
 
 /** The Cilium chart's workloads as they render with the given values (the agent, cilium-envoy, the operator). */
