@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { addressRangeOverlaps, cidrContains, cidrsOverlap, containsAddress, hostAddress, parseAddress, parseCidr } from "./cidr";
+import { alertingSettings, AlertingSettings, alertingShape } from "./alerting";
 import { commonProblems, CommonConfig, commonShape, toCommon } from "./common";
 import { parseWith, Problem } from "./parsing";
 import { HeadscaleSettings, headscaleProblems, headscaleSettings, tailnetShape } from "./tailnet";
@@ -48,9 +49,10 @@ const homeShape = {
   prometheusRetention: text().regex(/^\d+[hdwy]$/, 'must be a duration such as "15d"').default("15d"),
   prometheusStorageSize: text().regex(/^\d+(Mi|Gi|Ti)$/, 'must be a size such as "20Gi"').default("20Gi"),
   prometheusStorageClass: text().optional(),
-  kubePrometheusStackVersion: chartVersion().default("77.5.0"),
-  blackboxExporterVersion: chartVersion().default("11.3.1"),
+  kubePrometheusStackVersion: chartVersion().default("88.5.3"),
+  blackboxExporterVersion: chartVersion().default("11.17.2"),
   ...tailnetShape,
+  ...alertingShape,
 };
 const homeSchema = z.object({ ...commonShape, ...homeShape });
 
@@ -67,6 +69,7 @@ export interface HomeConfig extends CommonConfig {
   forwardAuth?: ForwardAuthConfig;
   monitoringCharts: { kubePrometheusStack: string; blackboxExporter: string };
   prometheus: { retention: string; storageSize: string; storageClass?: string };
+  alerting: AlertingSettings;
   headscale: HeadscaleSettings;
 }
 
@@ -160,6 +163,7 @@ export function parseHomeConfig(raw: Record<string, unknown>): HomeConfig {
     forwardAuth: c.forwardAuth,
     monitoringCharts: { kubePrometheusStack: c.kubePrometheusStackVersion, blackboxExporter: c.blackboxExporterVersion },
     prometheus: { retention: c.prometheusRetention, storageSize: c.prometheusStorageSize, storageClass: c.prometheusStorageClass },
+    alerting: alertingSettings(c.alertReceivers, raw.alertReceiverSecrets),
     headscale: headscaleSettings(c),
   };
 }

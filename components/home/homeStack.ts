@@ -142,7 +142,7 @@ function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cili
     prometheus &&
     new Monitoring(
       "monitoring",
-      { entry: prometheus, catalog: config.services, versions: config.monitoringCharts, prometheus: config.prometheus, traefikNamespace: cluster.traefik.namespace, forwardAuth: config.forwardAuth },
+      { entry: prometheus, catalog: config.services, versions: config.monitoringCharts, prometheus: config.prometheus, traefikNamespace: cluster.traefik.namespace, forwardAuth: config.forwardAuth, alerting: config.alerting },
       // cert-manager issues the operator's webhook certificate, so its CRDs and webhook must be up first.
       { ...afterNetwork, dependsOn: [...afterNetwork.dependsOn, cluster.certManager] },
     );

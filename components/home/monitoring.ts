@@ -3,11 +3,13 @@ import { IProbe } from "@kubernetes-models/prometheus-operator/monitoring.coreos
 import { IPrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { AlertingSettings } from "../config/alerting";
 import { MONITORING_NAMESPACE } from "../config/catalog";
 import { ForwardAuthConfig, ServiceConfig } from "../config/schema";
 import { admit, clientNamespaces, internet, namespacePolicies, PolicySpec, registerNetworkPolicies, tcp } from "../apps/networkPolicies";
 import { registerRoute } from "../apps/route";
 import { typedCustomResource } from "./customResource";
+import { ALERTMANAGER_SECRET, alertmanagerEgress } from "./monitoringAlerts";
 import {
   BLACKBOX_POD_LABEL,
   BLACKBOX_RELEASE,
@@ -35,6 +37,8 @@ export interface MonitoringArgs {
   traefikNamespace: string;
   /** Forward-auth settings, when the entry turns it on. */
   forwardAuth?: ForwardAuthConfig;
+  /** Alertmanager's receivers and their secrets; with none, alerts reach no one. */
+  alerting: AlertingSettings;
 }
 
 const NODE_EXPORTER_WAIVERS = [
@@ -44,8 +48,11 @@ const NODE_EXPORTER_WAIVERS = [
   { rule: "hostPorts", reason: "node-exporter listens on the node's address so Prometheus scrapes every node" },
 ];
 
-/** The monitoring namespace's openings: the route and clients to Prometheus, and the blackbox exporter to the internet. */
-export function monitoringPolicies(args: Pick<MonitoringArgs, "entry" | "catalog" | "traefikNamespace">): PolicySpec[] {
+/**
+ * The monitoring namespace's openings: the route and clients to Prometheus, the blackbox exporter to the internet, and
+ * Alertmanager to its receivers' ports.
+ */
+export function monitoringPolicies(args: Pick<MonitoringArgs, "entry" | "catalog" | "traefikNamespace"> & { alerting: Pick<AlertingSettings, "receivers"> }): PolicySpec[] {
   const clients = clientNamespaces(args.catalog, args.entry);
   const prometheus = { matchLabels: PROMETHEUS_POD_LABEL };
   const probedPorts = [443, ...args.catalog.filter((s) => s.exposure === "public").flatMap((s) => s.tcpPorts ?? [])];
@@ -55,6 +62,7 @@ export function monitoringPolicies(args: Pick<MonitoringArgs, "entry" | "catalog
     ...(clients.length ? [{ name: "prometheus-from-clients", spec: admit(prometheus, clients, [args.entry.port]) }] : []),
     // The probes resolve public names, so they leave for the edge like any visitor would.
     { name: "blackbox-to-internet", spec: { podSelector: { matchLabels: BLACKBOX_POD_LABEL }, policyTypes: ["Egress"], egress: [{ to: internet(), ports: tcp([...new Set(probedPorts)]) }] } },
+    ...alertmanagerEgress(args.alerting.receivers),
   ];
 }
 
@@ -91,6 +99,11 @@ export class Monitoring extends pulumi.ComponentResource {
     );
     const inNamespace = { parent: this, dependsOn: [namespace] };
 
+    // The receivers' URLs and tokens reach Alertmanager only as files from this Secret; the chart's values name paths.
+    const receiverSecret = args.alerting.secrets
+      ? new k8s.core.v1.Secret(`${name}-alert-receivers`, { metadata: { name: ALERTMANAGER_SECRET, namespace: MONITORING_NAMESPACE }, type: "Opaque", stringData: args.alerting.secrets }, inNamespace)
+      : undefined;
+
     const stack = new k8s.helm.v4.Chart(
       name,
       {
@@ -99,9 +112,9 @@ export class Monitoring extends pulumi.ComponentResource {
         repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" },
         version: args.versions.kubePrometheusStack,
         namespace: MONITORING_NAMESPACE,
-        values: renderPrometheusStackValues({ ...args.prometheus, port: args.entry.port }),
+        values: renderPrometheusStackValues({ ...args.prometheus, port: args.entry.port }, args.alerting.receivers),
       },
-      { parent: this, dependsOn: [namespace, nodeNamespace] },
+      { parent: this, dependsOn: [namespace, nodeNamespace, ...(receiverSecret ? [receiverSecret] : [])] },
     );
     new k8s.helm.v4.Chart(
       `${name}-blackbox`,

@@ -1,5 +1,7 @@
 import { IProbe } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/Probe";
+import { AlertReceiver } from "../config/alerting";
 import { ServiceConfig } from "../config/schema";
+import { renderAlertmanagerValues } from "./monitoringAlerts";
 import { RESTRICTED_CONTAINER } from "./podSecurity";
 import { WEBHOOK_CA_INJECTED } from "./webhooks";
 
@@ -31,9 +33,10 @@ const nobody = { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGrou
 /**
  * kube-prometheus-stack's values: Prometheus picks up every ServiceMonitor, PodMonitor, Probe and rule in the cluster
  * (not only the release's), keeps its data on a claim, and every component has requests and limits. Grafana is left
- * out: it runs as a catalog app. node-exporter moves to its own privileged namespace.
+ * out: it runs as a catalog app. node-exporter moves to its own privileged namespace. Alertmanager sends to the
+ * configured receivers.
  */
-export function renderPrometheusStackValues(spec: PrometheusStackSpec): Record<string, unknown> {
+export function renderPrometheusStackValues(spec: PrometheusStackSpec, receivers: AlertReceiver[] = []): Record<string, unknown> {
   return {
     fullnameOverride: PROMETHEUS_STACK_RELEASE,
     grafana: { enabled: false },
@@ -42,7 +45,7 @@ export function renderPrometheusStackValues(spec: PrometheusStackSpec): Record<s
       containerSecurityContext: RESTRICTED_CONTAINER,
       // The operator's webhook certificate: the chart's default makes it in Helm hook Jobs, which helm.v4.Chart never
       // runs, and the operator then waits forever for its Secret. cert-manager issues it instead, without hooks
-      // (kube-prometheus-stack 77.5.0 templates/prometheus-operator/certmanager.yaml).
+      // (kube-prometheus-stack 88.5.3 templates/prometheus-operator/certmanager.yaml).
       admissionWebhooks: {
         certManager: { enabled: true },
         patch: { enabled: false },
@@ -64,7 +67,7 @@ export function renderPrometheusStackValues(spec: PrometheusStackSpec): Record<s
       securityContext: { ...nobody, seccompProfile: { type: "RuntimeDefault" } },
       containerSecurityContext: RESTRICTED_CONTAINER,
     },
-    alertmanager: { alertmanagerSpec: { resources: resources("10m", "64Mi", "128Mi") } },
+    alertmanager: renderAlertmanagerValues(receivers, resources("10m", "64Mi", "128Mi")),
     prometheus: {
       service: { port: spec.port },
       prometheusSpec: {

@@ -12,6 +12,7 @@ import { validEdgeRaw, validHomeRaw } from "../support/fixtures";
 import { resourceOf, resourcesOf, runHome } from "../support/offline";
 import { requireRealTools, run } from "../support/realTools";
 import { WEBHOOK_CA_INJECTED } from "../../components/home/webhooks";
+import { ALERTMANAGER_SECRET, renderAlertmanagerValues } from "../../components/home/monitoringAlerts";
 
 const fixtureCatalog = (): ServiceConfig[] => parseHomeConfig(validHomeRaw()).services;
 const CR = (type: string) => `kubernetes:${type}`;
@@ -36,7 +37,7 @@ describe("monitoring", function () {
 
   it("starts the operator without Helm hooks, and monitors nothing the cluster does not expose", () => {
     const values = renderPrometheusStackValues({ port: 9090, retention: "30d", storageSize: "50Gi" }) as any;
-    // kube-prometheus-stack 77.5.0: the admission Secret comes from hook Jobs (admission-webhooks/job-patch/) unless
+    // kube-prometheus-stack 88.5.3: the admission Secret comes from hook Jobs (admission-webhooks/job-patch/) unless
     // certManager.enabled, which makes it with Certificate objects (prometheus-operator/certmanager.yaml).
     const webhooks = values.prometheusOperator.admissionWebhooks;
     assert.deepEqual([webhooks.certManager, webhooks.patch], [{ enabled: true }, { enabled: false }]);
@@ -108,12 +109,36 @@ describe("monitoring", function () {
   it("admits Traefik and declared clients to Prometheus, and lets only the blackbox exporter out, to the probed ports", () => {
     const catalog = fixtureCatalog();
     const entry = catalog.find((s) => s.component === "prometheus")!;
-    const byName = Object.fromEntries(monitoringPolicies({ entry, catalog, traefikNamespace: "traefik" }).map((p) => [p.name, p.spec as any]));
+    const byName = Object.fromEntries(monitoringPolicies({ entry, catalog, traefikNamespace: "traefik", alerting: { receivers: [] } }).map((p) => [p.name, p.spec as any]));
     assert.deepEqual(byName["default-deny"].policyTypes, ["Ingress", "Egress"]);
     assert.deepEqual(byName["prometheus-from-clients"].ingress[0].from, [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "grafana" } } }]);
     assert.deepEqual(byName["prometheus-from-traefik"].ingress[0].ports, [{ protocol: "TCP", port: 9090 }]);
     assert.deepEqual(byName["blackbox-to-internet"].egress[0].ports, [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 25565 }]);
     assert.deepEqual(monitoringClusterPolicy().egress, [{ toEntities: ["cluster"] }]);
+    assert.equal(byName["alertmanager-to-receivers"], undefined, "no receivers, no way out for Alertmanager");
+  });
+
+  it("writes the receivers' secrets into a Secret Alertmanager mounts, and lets Alertmanager reach them, no secret in the chart's values", async () => {
+    const hook = "https://hooks.example.net/alerts/s3cr3t-hook-path";
+    const token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ";
+    const receivers = [{ name: "ops", type: "webhook" }, { name: "phone", type: "telegram", chatId: 42, severities: ["critical"] }];
+    const alerting = await runHome({ alertReceivers: JSON.stringify(receivers), alertReceiverSecrets: JSON.stringify({ ops: hook, phone: token }) });
+    const secret = resourceOf(alerting, CR("core/v1:Secret"), "monitoring-alert-receivers");
+    assert.deepEqual([(secret.inputs.metadata as any).namespace, (secret.inputs.metadata as any).name], ["monitoring", ALERTMANAGER_SECRET]);
+    assert.deepEqual(secret.inputs.stringData, { ops: hook, phone: token });
+    assert.deepEqual(secret.secretInputs, ["stringData"]);
+    const carriers = alerting.resources.filter((r) => Object.entries(r.inputs).some(([key, value]) => !r.secretInputs.includes(key) && /s3cr3t|AAHdq/.test(JSON.stringify(value))));
+    assert.deepEqual(carriers.map((r) => r.name), [], "no other input carries a receiver's secret in plain text");
+    const chart = resourceOf(alerting, CR("helm.sh/v4:Chart"), "monitoring");
+    assert.ok(chart.options.dependsOn.includes(secret.urn), "Alertmanager starts with its Secret there to mount");
+    const values = JSON.stringify(chart.inputs.values);
+    assert.ok(!values.includes("s3cr3t") && !values.includes(token), "the values name files, not secrets");
+    assert.deepEqual((chart.inputs.values as any).alertmanager, renderAlertmanagerValues(parseHomeConfig({ ...validHomeRaw(), alertReceivers: JSON.stringify(receivers), alertReceiverSecrets: JSON.stringify({ ops: hook, phone: token }) }).alerting.receivers, (chart.inputs.values as any).alertmanager.alertmanagerSpec.resources));
+    const egress = resourceOf(alerting, CR("networking.k8s.io/v1:NetworkPolicy"), "monitoring-alertmanager-to-receivers").inputs.spec as any;
+    assert.deepEqual(egress.podSelector.matchLabels, { "app.kubernetes.io/name": "alertmanager" });
+    assert.deepEqual(egress.egress[0].ports, [{ protocol: "TCP", port: 443 }]);
+    assert.deepEqual(await validateManifest(manifestOf(secret, "[secret]")!), []);
+    assert.deepEqual(resourcesOf(home, CR("core/v1:Secret")).filter((r) => r.name === "monitoring-alert-receivers"), [], "none without receivers");
   });
 
   it("plans the stack in restricted monitoring and privileged node-exporter namespaces, every object schema-valid", async () => {
