@@ -146,24 +146,26 @@ export const managerEnabled = (config: RenovateConfig, manager: string) =>
   (!config.enabledManagers || config.enabledManagers.includes(manager)) && (config[manager] as { enabled?: boolean } | undefined)?.enabled !== false;
 
 /** The matchers the model evaluates, each as lib/util/package-rules/*.ts does for a plain name or "/regex/" list. */
-const MATCHERS: Record<string, (dep: Dep, patterns: string[]) => boolean> = {
+const MATCHERS: Record<string, (dep: Dep, patterns: string[], updateType?: string) => boolean> = {
   matchManagers: (dep, p) => p.includes(dep.manager),
   matchDatasources: (dep, p) => p.includes(dep.datasource),
   matchDepTypes: (dep, p) => dep.depType !== undefined && p.includes(dep.depType),
   matchDepNames: (dep, p) => matchesList(dep.depName, p),
   matchPackageNames: (dep, p) => matchesList(dep.packageName ?? dep.depName, p),
+  // An update's type (major, minor, patch…) exists only once a newer release is found; the caller names one.
+  matchUpdateTypes: (_dep, p, updateType) => updateType !== undefined && p.includes(updateType),
 };
 
 /**
  * lib/util/package-rules/index.ts applyPackageRules: every rule whose matchers all match is merged over the result, in
  * order, so a later rule wins. A matcher the model does not know fails loudly instead of matching everything.
  */
-export function applyRules(config: RenovateConfig, dep: Dep): Record<string, unknown> {
+export function applyRules(config: RenovateConfig, dep: Dep, updateType?: string): Record<string, unknown> {
   let result: Record<string, unknown> = {};
   for (const rule of config.packageRules) {
     const matchers = Object.keys(rule).filter((key) => key.startsWith("match"));
     for (const key of matchers) if (!MATCHERS[key]) throw new Error(`the Renovate model does not evaluate ${key}`);
-    if (matchers.every((key) => MATCHERS[key](dep, rule[key] as string[]))) {
+    if (matchers.every((key) => MATCHERS[key](dep, rule[key] as string[], updateType))) {
       const { description: _description, ...settings } = rule;
       result = { ...result, ...Object.fromEntries(Object.entries(settings).filter(([key]) => !key.startsWith("match"))) };
     }
