@@ -15,7 +15,7 @@ import { chartEntrypointArgs, chartMajor, TRAEFIK_CHART_PORTS, TRAEFIK_CHART_VER
 
 const traefik = renderTraefikValues({ version: TRAEFIK_CHART_VERSION, address: "192.168.1.241", podCidr: "10.42.0.0/16", gatewayApi: false }) as any;
 const digest = "@sha256:" + "ab".repeat(32);
-const probe = (path: string, port: number) => ({ httpGet: { path, port } });
+const probe = (path: string, port: number | string) => ({ httpGet: { path, port } });
 // Helm's `with` renders nothing for an unset or empty map.
 const isEmpty = (value: unknown) => value === undefined || value === null || (typeof value === "object" && Object.keys(value as object).length === 0);
 
@@ -187,11 +187,20 @@ export const reflector = deployment("Deployment", "reflector", "reflector", {
   ],
 });
 
+/** The monitoring charts these stand-ins mirror, as the config defaults to them. */
+export const MONITORING_CHART_VERSIONS = { kubePrometheusStack: "88.5.3", blackboxExporter: "11.17.2" };
 const stack = renderPrometheusStackValues({ port: 9090, retention: "15d", storageSize: "20Gi" }) as any;
 const blackbox = renderBlackboxValues() as any;
 const nodeExporterValues = stack["prometheus-node-exporter"];
 const nobodyPod = { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } };
 
+/*
+ * kube-prometheus-stack 88.5.3 with its pinned sub-charts (prometheus-node-exporter 4.56.1, kube-state-metrics 8.4.0)
+ * and prometheus-blackbox-exporter 11.17.2, checked against `helm template` of each at its tag with these values.
+ * node-exporter: templates/daemonset.yaml names its port and renders no hostPort; since Kubernetes 1.28 the API server
+ * defaults hostPort from containerPort in Pods only, not in a DaemonSet's template, so only the Pods carry one (which
+ * is why the namespace still waives hostPorts for Pod Security).
+ */
 export const nodeExporter = deployment("DaemonSet", nodeExporterValues.namespaceOverride, "kube-prometheus-stack-prometheus-node-exporter", {
   hostNetwork: true,
   hostPID: true,
@@ -200,12 +209,12 @@ export const nodeExporter = deployment("DaemonSet", nodeExporterValues.namespace
   containers: [
     {
       name: "node-exporter",
-      image: "quay.io/prometheus/node-exporter:v1.9.1",
+      image: "quay.io/prometheus/node-exporter:v1.12.1-distroless",
       resources: nodeExporterValues.resources,
       securityContext: nodeExporterValues.containerSecurityContext,
-      ports: [{ containerPort: 9100, hostPort: 9100 }],
-      readinessProbe: probe("/", 9100),
-      livenessProbe: probe("/", 9100),
+      ports: [{ name: "http-metrics", containerPort: 9100, protocol: "TCP" }],
+      readinessProbe: probe("/", "http-metrics"),
+      livenessProbe: probe("/", "http-metrics"),
       volumeMounts: [{ name: "proc", mountPath: "/host/proc", readOnly: true }],
     },
   ],
@@ -216,20 +225,30 @@ export const nodeExporter = deployment("DaemonSet", nodeExporterValues.namespace
   ],
 });
 
-const controller = (namespace: string, name: string, image: string, values: { resources: unknown; containerSecurityContext?: unknown }, health: [string, number]) =>
+const controller = (namespace: string, name: string, image: string, values: { resources: unknown; containerSecurityContext?: unknown }, probes: Record<string, unknown>, volumes: unknown[] = []) =>
   deployment("Deployment", namespace, name, {
     securityContext: nobodyPod,
-    containers: [{ name, image, resources: values.resources, securityContext: values.containerSecurityContext, readinessProbe: probe(...health), livenessProbe: probe(...health) }],
+    containers: [{ name, image, resources: values.resources, securityContext: values.containerSecurityContext, ...probes }],
+    ...(volumes.length ? { volumes } : {}),
   });
 export const monitoring = [
   nodeExporter,
-  controller("monitoring", "kube-prometheus-stack-operator", "quay.io/prometheus-operator/prometheus-operator:v0.85.0", stack.prometheusOperator, ["/healthz", 10250]),
-  controller("monitoring", "kube-prometheus-stack-kube-state-metrics", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0", stack["kube-state-metrics"], ["/livez", 8080]),
+  // templates/prometheus-operator/deployment.yaml: TLS on its https port, from the Secret cert-manager issues.
+  controller("monitoring", "kube-prometheus-stack-operator", "quay.io/prometheus-operator/prometheus-operator:v0.93.1", stack.prometheusOperator, { readinessProbe: probe("/healthz", "https"), livenessProbe: probe("/healthz", "https") }, [
+    { name: "tls-secret", secret: { secretName: "kube-prometheus-stack-admission" } },
+  ]),
+  // templates/prometheus-operator/certmanager.yaml: the Certificates that write the operator's TLS Secret, no hook needed.
+  ...[
+    ["kube-prometheus-stack-root-cert", { secretName: "kube-prometheus-stack-root-cert", duration: "43800h0m0s", issuerRef: { name: "kube-prometheus-stack-self-signed-issuer" }, commonName: "ca.webhook.kube-prometheus-stack", isCA: true }],
+    ["kube-prometheus-stack-admission", { secretName: "kube-prometheus-stack-admission", duration: "8760h0m0s", issuerRef: { name: "kube-prometheus-stack-root-issuer" }, dnsNames: ["kube-prometheus-stack-operator", "kube-prometheus-stack-operator.monitoring.svc"] }],
+  ].map(([name, spec]) => resource("kubernetes:cert-manager.io/v1:Certificate", name as string, { apiVersion: "cert-manager.io/v1", kind: "Certificate", metadata: { name, namespace: "monitoring" }, spec })),
+  // kube-state-metrics templates/deployment.yaml: alive on its http port, ready on its metrics (telemetry) port.
+  controller("monitoring", "kube-prometheus-stack-kube-state-metrics", "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0", stack["kube-state-metrics"], { livenessProbe: probe("/livez", "http"), readinessProbe: probe("/readyz", "metrics") }),
   deployment("Deployment", "monitoring", "blackbox-exporter", {
     automountServiceAccountToken: false,
     securityContext: blackbox.podSecurityContext,
     containers: [
-      { name: "blackbox-exporter", image: "quay.io/prometheus/blackbox-exporter:v0.27.0", resources: blackbox.resources, securityContext: blackbox.securityContext, readinessProbe: probe("/-/healthy", 9115), livenessProbe: probe("/-/healthy", 9115) },
+      { name: "blackbox-exporter", image: "quay.io/prometheus/blackbox-exporter:v0.28.0", resources: blackbox.resources, securityContext: blackbox.securityContext, readinessProbe: probe("/-/healthy", "http"), livenessProbe: probe("/-/healthy", "http") },
     ],
     volumes: [{ name: "config", configMap: { name: "blackbox-exporter" } }],
   }),
