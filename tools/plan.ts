@@ -67,7 +67,12 @@ async function main() {
     console.log(`policy pack (${stack}): ${mandatoryHere} mandatory violation(s), ${violations.length - mandatoryHere} other finding(s)`);
     if (violations.length) console.log(renderViolations(violations));
     mandatory += mandatoryHere;
-    for (const key of standIns) console.log(`planned with a stand-in for ${key}, which ${stack} does not set: before a real deploy, pulumi config set --stack ${stack} --secret ${key.split(":")[1]}`);
+    for (const key of standIns) {
+      const name = key.split(":")[1];
+      // A dotted key is a path inside an object key (appSecrets.<secret>.<key>), which only --path sets.
+      const set = name.includes(".") ? `--path '${name}' <value>` : name;
+      console.log(`planned with a stand-in for ${key}, which ${stack} does not set: before a real deploy, pulumi config set --stack ${stack} --secret ${set}`);
+    }
     if (placeholders.length) console.log(`example values a real preview or deploy of ${stack} refuses until they are your own:\n${placeholders.map((p) => `  - ${p.key}: "${p.value}", ${p.why}`).join("\n")}`);
     console.log(`wrote ${dir}/: ${[...Object.keys(run.artifacts), "resources.json", "outputs.json", "policy.json"].join(", ")}\n`);
   }

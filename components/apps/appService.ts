@@ -25,6 +25,8 @@ export interface AppServiceArgs {
   forwardAuth?: ForwardAuthConfig;
   /** Whether Prometheus runs, so a declared metrics port gets a PodMonitor. */
   scraped?: boolean;
+  /** The Secrets the app's pods read (secretEnv, VPN credentials), which its workload waits for. */
+  secrets?: pulumi.Resource[];
 }
 
 export const DEFAULT_USER = 1000;
@@ -47,6 +49,8 @@ export class AppService extends pulumi.ComponentResource {
     const labels = { [APP_LABEL]: s.name };
     const sidecar = s.vpn ? gluetunSidecar({ vpn: s.vpn, image: args.vpn!.image, appPort: s.port, clusterCidrs: args.vpn!.clusterCidrs }) : undefined;
     const inNamespace = { parent: this, dependsOn: [args.namespace.resource] };
+    // A pod whose Secret is missing sits in CreateContainerConfigError, so the workload comes after its Secrets.
+    const workloadDeps = [args.namespace.resource, ...(args.secrets ?? [])];
 
     const claims = (s.storage ?? []).map(
       (volume) =>
@@ -101,9 +105,9 @@ export class AppService extends pulumi.ComponentResource {
     const exemptions = Object.fromEntries((sidecar?.waivers ?? []).flatMap((w) => WAIVER_RULES[w.rule].map((rule) => [exemptionAnnotation(rule), w.reason])));
     const workloadMeta = { name: s.name, namespace, labels, ...(sidecar ? { annotations: exemptions } : {}) };
     if (claims.length) {
-      new k8s.apps.v1.StatefulSet(name, { metadata: workloadMeta, spec: { replicas: 1, serviceName: s.name, selector: { matchLabels: labels }, template } }, { parent: this, dependsOn: [args.namespace.resource, ...claims] });
+      new k8s.apps.v1.StatefulSet(name, { metadata: workloadMeta, spec: { replicas: 1, serviceName: s.name, selector: { matchLabels: labels }, template } }, { parent: this, dependsOn: [...workloadDeps, ...claims] });
     } else {
-      new k8s.apps.v1.Deployment(name, { metadata: workloadMeta, spec: { replicas: 1, selector: { matchLabels: labels }, template } }, inNamespace);
+      new k8s.apps.v1.Deployment(name, { metadata: workloadMeta, spec: { replicas: 1, selector: { matchLabels: labels }, template } }, { parent: this, dependsOn: workloadDeps });
     }
 
     new k8s.core.v1.Service(name, { metadata: { name: s.name, namespace, labels }, spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: s.port, targetPort: s.port }] } }, inNamespace);

@@ -31,7 +31,17 @@ type PodDns = Pick<k8s.types.input.core.v1.PodSpec, "dnsPolicy" | "dnsConfig">;
  */
 export const GLUETUN_POD_DNS: PodDns = { dnsPolicy: "None", dnsConfig: { nameservers: ["127.0.0.1"] } };
 
-const fromSecret = (name: string, secret: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
+/** The variables Gluetun takes the VPN credentials from, and the key of the credentials Secret each one reads. */
+export const GLUETUN_CREDENTIALS: Record<Vpn["type"], { env: string; key: string }[]> = {
+  wireguard: [
+    { env: "WIREGUARD_PRIVATE_KEY", key: "wireguard_private_key" },
+    { env: "WIREGUARD_ADDRESSES", key: "wireguard_addresses" },
+  ],
+  openvpn: [
+    { env: "OPENVPN_USER", key: "openvpn_user" },
+    { env: "OPENVPN_PASSWORD", key: "openvpn_password" },
+  ],
+};
 
 /**
  * The Gluetun sidecar that carries all of a pod's traffic (containers share the network namespace). Its firewall is
@@ -39,11 +49,7 @@ const fromSecret = (name: string, secret: string, key: string) => ({ name, value
  */
 export function gluetunSidecar(spec: GluetunSpec): { container: Container; volumes: Volume[]; dns: PodDns; waivers: PodSecurityWaiver[]; endpointPorts: number[] } {
   const { vpn } = spec;
-  const secret = vpn.credentialsSecret!;
-  const credentials =
-    vpn.type === "wireguard"
-      ? [fromSecret("WIREGUARD_PRIVATE_KEY", secret, "wireguard_private_key"), fromSecret("WIREGUARD_ADDRESSES", secret, "wireguard_addresses")]
-      : [fromSecret("OPENVPN_USER", secret, "openvpn_user"), fromSecret("OPENVPN_PASSWORD", secret, "openvpn_password")];
+  const credentials = GLUETUN_CREDENTIALS[vpn.type].map(({ env, key }) => ({ name: env, valueFrom: { secretKeyRef: { name: vpn.credentialsSecret!, key } } }));
   const env = [
     { name: "VPN_SERVICE_PROVIDER", value: vpn.provider },
     { name: "VPN_TYPE", value: vpn.type },

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { getMonitor } from "@pulumi/pulumi/runtime/settings";
+import { APP_SECRETS_KEY, AppSecretRead, resolveAppSecrets, ResolvedAppSecrets } from "./appSecrets";
 import { refusePlaceholders } from "./placeholders";
 import { EdgeConfig, HomeConfig, parseEdgeConfig, parseHomeConfig, projectKeys } from "./schema";
 
@@ -15,12 +16,12 @@ function projectConfig(): Record<string, string> {
   return projectKeys(pulumi.runtime.allConfig());
 }
 
-/**
- * The example's values are refused by a real engine only: the offline plan and unit tests run under Pulumi's mock
- * monitor, where `npm run plan` lists them as warnings instead.
- */
+/** The offline plan and unit tests run under Pulumi's mock monitor; a real preview or deploy never does. */
+const offline = () => getMonitor() instanceof MockMonitor;
+
+/** The example's values are refused by a real engine only; `npm run plan` lists them as warnings instead. */
 function refusePlaceholdersForReal(raw: Record<string, string>): void {
-  if (!(getMonitor() instanceof MockMonitor)) refusePlaceholders(raw);
+  if (!offline()) refusePlaceholders(raw);
 }
 
 /** Reads and validates the edge stack's config; throws ConfigError before any resource exists. */
@@ -40,4 +41,12 @@ export function loadHomeConfig(): HomeConfig {
   const config = parseHomeConfig(raw);
   refusePlaceholdersForReal(raw);
   return config;
+}
+
+/**
+ * The Secrets the catalog's apps read, from homelab:appSecrets, checked against what they read before any resource
+ * exists. A key not set is refused by a real engine and stood in for offline, where `npm run plan` lists it.
+ */
+export function loadAppSecrets(reads: AppSecretRead[]): ResolvedAppSecrets {
+  return resolveAppSecrets(projectConfig()[APP_SECRETS_KEY], reads, { standIns: offline() });
 }

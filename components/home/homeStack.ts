@@ -1,13 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { appNamespace, HEADPLANE_NAMESPACE, MONITORING_NAMESPACE } from "../config/catalog";
-import { loadHomeConfig } from "../config/load";
+import { AppSecretValues } from "../config/appSecrets";
+import { loadAppSecrets, loadHomeConfig } from "../config/load";
 import { HomeConfig, ServiceConfig } from "../config/schema";
 import { EdgeStackOutputs, readEdgeOutputs } from "../contract/edge";
 import { TypedOutputs } from "../contract/stackOutputs";
 import { HomeStackOutputs } from "../contract/home";
 import { edgeForwards, HomePeerName } from "../network/tunnelPlan";
 import { AppNamespace } from "../apps/appNamespace";
+import { appSecretReads, registerAppSecrets } from "../apps/appSecret";
 import { AppService } from "../apps/appService";
 import { gluetunWaivers } from "../apps/gluetun";
 import { PodSecurityWaiver } from "./podSecurity";
@@ -42,6 +44,7 @@ export function gatewayRoutes(config: Pick<HomeConfig, "services" | "network">, 
  */
 export function buildHomeStack(): StackBuild {
   const config = loadHomeConfig();
+  const appSecrets = loadAppSecrets(appSecretReads(config.services));
   const edge = readEdgeOutputs(new pulumi.StackReference("edge", { name: config.edgeStack }));
   const provider = new k8s.Provider("cluster", { kubeconfig: config.cluster.kubeconfig, context: config.cluster.context });
 
@@ -91,7 +94,7 @@ export function buildHomeStack(): StackBuild {
     { providers: [provider], dependsOn: [traefik.chart] },
   );
 
-  buildApps(config, { traefik, cilium, certManager }, provider);
+  buildApps(config, appSecrets.secrets, { traefik, cilium, certManager }, provider);
   const tailnet = buildTailnet(config, edge, { traefik, cilium }, provider);
   const headscale = tailnet?.headscale;
 
@@ -134,8 +137,8 @@ export function namespaceWaivers(services: ServiceConfig[]): Map<string, PodSecu
   return waivers;
 }
 
-/** The monitoring stack when the catalog has a prometheus entry, then every app, each group's namespace made once. */
-function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cilium; certManager: CertManager }, provider: k8s.Provider): void {
+/** The monitoring stack when the catalog has a prometheus entry, then every app, each group's namespace and Secret made once. */
+function buildApps(config: HomeConfig, secrets: AppSecretValues[], cluster: { traefik: Traefik; cilium: Cilium; certManager: CertManager }, provider: k8s.Provider): void {
   const afterNetwork = { providers: [provider], dependsOn: [cluster.traefik.chart, ...cluster.cilium.ready] };
   const prometheus = config.services.find((s) => s.component === "prometheus");
   const monitoring =
@@ -149,6 +152,7 @@ function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cili
   const namespaces = new Map(
     [...namespaceWaivers(config.services)].map(([name, waivers]) => [name, new AppNamespace(`namespace-${name}`, { namespace: name, waivers }, { providers: [provider] })]),
   );
+  const secretsByApp = registerAppSecrets(secrets, namespaces, { providers: [provider] });
   for (const service of config.services.filter((s) => s.image)) {
     const namespace = namespaces.get(appNamespace(service))!;
     new AppService(
@@ -161,6 +165,7 @@ function buildApps(config: HomeConfig, cluster: { traefik: Traefik; cilium: Cili
         vpn: { image: config.gluetunImage, clusterCidrs: [config.cluster.podCidr] },
         forwardAuth: config.forwardAuth,
         scraped: Boolean(monitoring),
+        secrets: secretsByApp.get(service.name),
       },
       // PodMonitors need the monitoring stack's CRDs.
       { ...afterNetwork, dependsOn: [...afterNetwork.dependsOn, ...(monitoring ? [monitoring] : [])] },

@@ -29,12 +29,12 @@ export function resourceOf(run: OfflineRun, type: string, name: string): Recorde
   return found[0];
 }
 
-/** Runs the home stack against an edge run's outputs (the fixture edge unless given), some home keys changed. */
-export async function runHome(overrides: Record<string, string | undefined> = {}, edge?: OfflineRun): Promise<OfflineRun> {
+/** Runs the home stack against an edge run's outputs (the fixture edge unless given), some home keys changed, some secret. */
+export async function runHome(overrides: Record<string, string | undefined> = {}, edge?: OfflineRun, secretKeys: string[] = []): Promise<OfflineRun> {
   const edgeRun = edge ?? (await runEdge());
   const raw: Record<string, string | undefined> = { ...validHomeRaw(), ...overrides };
   const config = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined).map(([k, v]) => [`${PROJECT}:${k}`, v as string]));
-  return runOffline({ stack: "home", config, stackReferences: { [raw.edgeStack!]: asStackReference(edgeRun) }, program: () => buildStack("home") });
+  return runOffline({ stack: "home", config, secretKeys: secretKeys.map((k) => `${PROJECT}:${k}`), stackReferences: { [raw.edgeStack!]: asStackReference(edgeRun) }, program: () => buildStack("home") });
 }
 
 /** The id the engine gave a resource: what other resources' inputs refer to it by. */

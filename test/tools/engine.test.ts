@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { runOffline } from "../../tools/offline/engine";
 import { runProgram } from "../support/offline";
 
 class Holder extends pulumi.ComponentResource {
@@ -53,6 +54,22 @@ describe("offline engine", () => {
       'random:index/randomPassword:RandomPassword "copy" input "keepers" carries a secret value in plain text',
       'stack output "leakedOutput" carries a secret value but is not secret',
     ]);
+  });
+
+  it("reports a leaf of an object-valued secret config key that reaches a plain input", async () => {
+    const config = { "lab:creds": JSON.stringify({ vpn: { key: "leaf-secret-value" } }) };
+    const run = await runOffline({
+      stack: "test",
+      config,
+      secretKeys: ["lab:creds"],
+      program: () => {
+        const creds = JSON.parse(new pulumi.Config("lab").require("creds"));
+        new random.RandomPassword("copy", { length: 16, keepers: { leaked: creds.vpn.key } });
+        new random.RandomPassword("kept", { length: 16, keepers: { safe: pulumi.secret(creds.vpn.key) } });
+        return { outputs: {}, artifacts: {} };
+      },
+    });
+    assert.deepEqual(run.leaks, ['random:index/randomPassword:RandomPassword "copy" input "keepers" carries a secret value in plain text']);
   });
 
   it("gives deterministic fakes, so two runs record the same values", async () => {

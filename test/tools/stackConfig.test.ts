@@ -59,6 +59,17 @@ describe("stack config merge", () => {
     assert.equal(loadStackConfig("edge", bare).config["lab:key"], SECRET_PLACEHOLDER);
   });
 
+  it("reads an object with secure leaves, as `config set --secret --path` writes it, as one secret key with opaque leaves", () => {
+    const withPath = project({
+      "Pulumi.yaml": "name: lab\nruntime: nodejs\n",
+      "Pulumi.home.yaml": ["config:", "  lab:appSecrets:", "    vpn:", "      key:", "        secure: v1:abc", "      user: plain-name", "  lab:plain:", "    nested: [a]", ""].join("\n"),
+    });
+    const { config, secretKeys } = loadStackConfig("home", withPath);
+    assert.deepEqual(JSON.parse(config["lab:appSecrets"]), { vpn: { key: SECRET_PLACEHOLDER, user: "plain-name" } });
+    assert.deepEqual(JSON.parse(config["lab:plain"]), { nested: ["a"] });
+    assert.deepEqual(secretKeys, ["lab:appSecrets"]);
+  });
+
   it("plans an operator-set secret the stack leaves unset with a stand-in, and says so", () => {
     const { config, secretKeys, standIns } = loadStackConfig("dev", dir, ["sshKey", "typed"]);
     assert.deepEqual(standIns, ["lab:sshKey"], "a key the stack sets needs no stand-in");

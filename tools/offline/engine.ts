@@ -90,6 +90,20 @@ async function resolve(input: pulumi.Input<unknown>): Promise<ResolvedOutput> {
   return { value: await output.promise(), secret: await output.isSecret };
 }
 
+/**
+ * A secret config value, and each string inside it when it is an object or list (`config set --secret --path` keeps
+ * one key per object): a program that copies one leaf into a plain input leaks it as surely as the whole value.
+ */
+function secretConfigStrings(value: string, into: Set<string>) {
+  into.add(value);
+  if (!/^\s*[[{]/.test(value)) return;
+  try {
+    collectStrings(JSON.parse(value), into);
+  } catch {
+    // Not JSON after all: the whole string is the secret.
+  }
+}
+
 function collectStrings(value: unknown, into: Set<string>) {
   if (typeof value === "string") into.add(value);
   else if (Array.isArray(value)) value.forEach((v) => collectStrings(v, into));
@@ -150,7 +164,7 @@ async function runOnce(options: OfflineOptions): Promise<OfflineRun> {
   const invokes: OfflineRun["invokes"] = [];
   const rootSecrets = new Set<string>();
   const unanswered: string[] = [];
-  for (const key of options.secretKeys ?? []) if (options.config[key] !== undefined) rootSecrets.add(options.config[key]);
+  for (const key of options.secretKeys ?? []) if (options.config[key] !== undefined) secretConfigStrings(options.config[key], rootSecrets);
 
   pulumi.runtime.setAllConfig(options.config, options.secretKeys);
   await pulumi.runtime.setMocks(

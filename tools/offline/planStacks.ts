@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { appSecretReads } from "../../components/apps/appSecret";
+import { APP_SECRETS_KEY, resolveAppSecrets } from "../../components/config/appSecrets";
 import { Placeholder, placeholdersIn } from "../../components/config/placeholders";
 import { parseEdgeConfig, parseHomeConfig, projectKeys } from "../../components/config/schema";
 import { EDGE_SECRET_OUTPUTS } from "../../components/contract/edge";
@@ -16,7 +18,7 @@ export interface StackPlan {
   run: OfflineRun;
   /** What the policy pack reports for this stack's resources. */
   violations: Violation[];
-  /** Operator-set secrets the stack does not set, planned with a stand-in; a real deploy needs each. */
+  /** Operator-set secrets the stack does not set (app secrets by their path), planned with a stand-in; a real deploy needs each. */
   standIns: string[];
   /** The example's values still in the stack's config, which a real engine refuses. */
   placeholders: Placeholder[];
@@ -49,7 +51,10 @@ export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): P
   const packConfig = packConfigFor(parseEdgeConfig(projectKeys(edgeConfig.config)), stacks.includes("home") ? parseHomeConfig(projectKeys(homeConfig.config)) : undefined);
   const withVerdicts = async (stack: PlannedStack, run: OfflineRun): Promise<StackPlan> => {
     const { standIns, config } = stack === "edge" ? edgeConfig : homeConfig;
-    return { stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig), standIns, placeholders: placeholdersIn(projectKeys(config)) };
+    const raw = projectKeys(config);
+    // The program stood in for the same keys: resolving them again here only names them.
+    const appSecrets = stack === "home" ? resolveAppSecrets(raw[APP_SECRETS_KEY], appSecretReads(parseHomeConfig(raw).services), { standIns: true }).standIns : [];
+    return { stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig), standIns: [...standIns, ...appSecrets], placeholders: placeholdersIn(raw) };
   };
   const edge = await runOffline({ stack: "edge", project: edgeConfig.project, config: edgeConfig.config, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
   if (stacks.includes("edge")) plans.push(await withVerdicts("edge", edge));

@@ -17,6 +17,20 @@ export const SECRET_PLACEHOLDER = "[secret]";
 
 const asConfigString = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
 
+const isSecure = (value: unknown): value is { secure: unknown } => Boolean(value && typeof value === "object" && !Array.isArray(value) && "secure" in value);
+
+/**
+ * An object or list value with `secure:` leaves (what `pulumi config set --secret --path` writes), each leaf replaced
+ * by the placeholder; the CLI marks the whole key secret then (pkg/resource/config, Map.SecureKeys).
+ */
+function withSecureLeaves(value: unknown): { value: unknown; secure: boolean } {
+  if (isSecure(value)) return { value: SECRET_PLACEHOLDER, secure: true };
+  if (!value || typeof value !== "object") return { value, secure: false };
+  const entries = Object.entries(value).map(([k, v]) => [k, withSecureLeaves(v)] as const);
+  const rebuilt = Object.fromEntries(entries.map(([k, v]) => [k, v.value]));
+  return { value: Array.isArray(value) ? Object.values(rebuilt) : rebuilt, secure: entries.some(([, v]) => v.secure) };
+}
+
 /**
  * Merges Pulumi.yaml's project-level `config:` with Pulumi.<stack>.yaml the way the CLI does: stack values win,
  * project keys without a namespace belong to the project, `value:`/`default:` give the project value, and
@@ -56,9 +70,10 @@ export function loadStackConfig(stack: string, dir = process.cwd(), standInSecre
   }
   for (const [rawKey, value] of Object.entries(stackFile.config ?? {})) {
     const key = qualify(rawKey);
-    if (value && typeof value === "object" && "secure" in (value as object)) {
+    const leaves = withSecureLeaves(value);
+    if (leaves.secure) {
       secretKeys.add(key);
-      config[key] = SECRET_PLACEHOLDER;
+      config[key] = asConfigString(leaves.value);
     } else if (secretKeys.has(key)) {
       throw new Error(`Stack '${stack}': configuration value '${rawKey}' must be encrypted as it's secret (pulumi config set --secret)`);
     } else {
