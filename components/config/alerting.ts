@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { getMonitor } from "@pulumi/pulumi/runtime/settings";
 import { z } from "zod";
 import { ConfigError, PROJECT } from "./parsing";
 import { boolean, DNS_LABEL, json, text } from "./values";
@@ -54,6 +56,12 @@ export interface AlertingSettings {
 }
 
 const HIDDEN = "(the value is secret, not shown)";
+/**
+ * What the offline plan reads for a `secure:` value it cannot decrypt (tools/offline/stackConfig.ts SECRET_PLACEHOLDER).
+ * Only there, under Pulumi's mock monitor, is it taken unchecked, a URL's port assumed 443; a real engine checks all.
+ */
+export const OFFLINE_SECRET = "[secret]";
+const underMocks = () => getMonitor() instanceof MockMonitor;
 const setCommand = (name: string, what: string) => `pulumi config set --stack home --secret --path '${ALERT_SECRETS_KEY}.${name}' '<${what}>'`;
 
 /** The port of an http(s) URL, or a reason it is not one; the reason never repeats the URL, which is secret. */
@@ -97,15 +105,18 @@ function secretMap(raw: unknown): Record<string, unknown> | undefined {
 /**
  * The receivers with their secrets: every receiver has one, no secret lacks its receiver, each is the right form for
  * its kind. Messages name the key and what is allowed but never the value, and the values leave here as a secret.
+ * `offline` says whether this is the offline plan, whose stand-ins for undecrypted values go unchecked.
  */
-export function alertingSettings(receivers: ReceiverConfig[], rawSecrets: unknown): AlertingSettings {
+export function alertingSettings(receivers: ReceiverConfig[], rawSecrets: unknown, offline = underMocks()): AlertingSettings {
+  const undecrypted = (value: unknown) => offline && value === OFFLINE_SECRET;
   const key = (name?: string) => `${PROJECT}:${ALERT_SECRETS_KEY}${name ? `.${name}` : ""}`;
   const problems: string[] = [];
   const names = receivers.map((r) => r.name);
   receivers.forEach((r, i) => {
     if (names.indexOf(r.name) !== i) problems.push(`${PROJECT}:alertReceivers[${i}].name: "${r.name}" is taken by an earlier receiver; each needs its own name`);
   });
-  const secrets = rawSecrets === undefined ? {} : secretMap(rawSecrets);
+  // A whole value set with --secret (not --path) is one placeholder offline: every receiver's secret is unseen then.
+  const secrets = rawSecrets === undefined ? {} : undecrypted(rawSecrets) ? Object.fromEntries(names.map((n) => [n, OFFLINE_SECRET])) : secretMap(rawSecrets);
   if (!secrets) throw new ConfigError([`${key()}: ${HIDDEN} must be an object mapping each receiver's name to its secret; set one with ${setCommand("<receiver>", "secret")}`]);
   const ports = receivers.map((r) => {
     const secret = secrets[r.name];
@@ -113,7 +124,7 @@ export function alertingSettings(receivers: ReceiverConfig[], rawSecrets: unknow
       problems.push(`${key(r.name)} is required but not set: receiver "${r.name}" (${r.type}) needs its ${SECRET_OF[r.type]}; set it with ${setCommand(r.name, SECRET_OF[r.type])}`);
       return 0;
     }
-    const port = typeof secret === "string" ? receiverPort(r, secret) : "must be a string";
+    const port = undecrypted(secret) ? 443 : typeof secret === "string" ? receiverPort(r, secret) : "must be a string";
     if (typeof port === "string") problems.push(`${key(r.name)}: ${HIDDEN} ${port}, as receiver "${r.name}" is ${r.type}`);
     return typeof port === "number" ? port : 0;
   });

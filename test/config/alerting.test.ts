@@ -1,5 +1,7 @@
 import { strict as assert } from "node:assert";
-import { ALERT_RECEIVER_TYPES, ALERT_SECRETS_KEY } from "../../components/config/alerting";
+import { ALERT_RECEIVER_TYPES, ALERT_SECRETS_KEY, alertingSettings, OFFLINE_SECRET } from "../../components/config/alerting";
+import { SECRET_PLACEHOLDER } from "../../tools/offline/stackConfig";
+import { resourcesOf, runHome } from "../support/offline";
 import { parseHomeConfig } from "../../components/config/schema";
 import { validHomeRaw } from "../support/fixtures";
 
@@ -25,7 +27,8 @@ const refusal = (list: unknown, secrets?: unknown) => {
   return "";
 };
 
-describe("alerting config", () => {
+describe("alerting config", function () {
+  this.timeout(60000);
   it("has no receivers and no secret unless configured", () => {
     const { alerting } = parseHomeConfig(validHomeRaw());
     assert.deepEqual(alerting.receivers, []);
@@ -56,6 +59,23 @@ describe("alerting config", () => {
     assert.match(refusal(receivers, { ops: HOOK }), /homelab:alertReceiverSecrets\.phone is required but not set: receiver "phone" \(telegram\) needs its bot token; set it with pulumi config set --stack home --secret --path 'alertReceiverSecrets\.phone'/);
     assert.match(refusal(receivers, { ops: HOOK, phone: TOKEN, phnoe: TOKEN }), /homelab:alertReceiverSecrets\.phnoe: no receiver has this name; homelab:alertReceivers names ops, phone/);
     assert.match(refusal([], { stray: HOOK }), /alertReceiverSecrets\.stray: no receiver has this name; homelab:alertReceivers names none/);
+  });
+
+  it("refuses the offline plan's stand-in for an undecrypted value under a real engine", () => {
+    assert.equal(OFFLINE_SECRET, SECRET_PLACEHOLDER, "the offline engine's placeholder, as stackConfig.ts writes it");
+    const parsed = parse(receivers, { ops: HOOK, phone: TOKEN }).alerting.receivers;
+    const real = (secrets: unknown) => () => alertingSettings(parsed, secrets, false);
+    assert.throws(real({ ops: OFFLINE_SECRET, phone: TOKEN }), /alertReceiverSecrets\.ops: .* must be a URL/);
+    assert.throws(real(OFFLINE_SECRET), /homelab:alertReceiverSecrets: .* must be an object/);
+    assert.equal(alertingSettings(parsed, OFFLINE_SECRET, true).receivers.length, 2, "offline, the whole key's stand-in stands for every receiver's");
+  });
+
+  it("plans offline with the stand-ins of secure values, each leaf or the whole key, and still counts the receivers", async () => {
+    for (const secrets of [{ ops: SECRET_PLACEHOLDER, phone: SECRET_PLACEHOLDER }, SECRET_PLACEHOLDER]) {
+      const home = await runHome({ alertReceivers: JSON.stringify(receivers), alertReceiverSecrets: typeof secrets === "string" ? secrets : JSON.stringify(secrets) });
+      assert.equal(resourcesOf(home, "kubernetes:core/v1:Secret").filter((r) => r.name === "monitoring-alert-receivers").length, 1);
+    }
+    await assert.rejects(runHome({ alertReceivers: JSON.stringify(receivers), alertReceiverSecrets: JSON.stringify({ ops: SECRET_PLACEHOLDER }) }), /alertReceiverSecrets\.phone is required but not set/);
   });
 
   it("checks each secret's form for its kind without ever printing it", () => {
