@@ -117,6 +117,14 @@ describe(CONFIG_FILE, () => {
     assert.ok(groups[0]);
   });
 
+  it("moves the Alertmanager whose amtool checks the rendered config with kube-prometheus-stack, which runs it", () => {
+    const groups = depsOf((d) => d.depName === "kube-prometheus-stack" || d.depName === "github.com/prometheus/alertmanager").map((d) => rules(d));
+    assert.equal(new Set(groups.map((r) => r.groupName)).size, 1, groups.map((r) => r.groupName).join(", "));
+    assert.ok(groups[0].groupName);
+    assert.ok(groups.every((r) => r.dependencyDashboardApproval === true));
+    assert.ok(deps.some((d) => d.depName === "github.com/prometheus/alertmanager" && d.file === "scripts/install-system-tools"));
+  });
+
   it("groups Headscale's image, one minor at a time on approval; the tool script builds the test binaries from that pin", () => {
     for (const dep of depsOf((d) => d.depName === "docker.io/headscale/headscale")) {
       assert.deepEqual([rules(dep).groupName, rules(dep).separateMultipleMinor, rules(dep).dependencyDashboardApproval], ["Headscale", true, true]);
