@@ -10,6 +10,8 @@ export const ALERT_RECEIVER_TYPES = ["webhook", "telegram", "slack"] as const;
 export type AlertReceiverType = (typeof ALERT_RECEIVER_TYPES)[number];
 /** The severities kube-prometheus-stack's rules and this program's own use. */
 export const ALERT_SEVERITIES = ["critical", "warning", "info"] as const;
+/** The receiver the rendered config routes what no one is sent to (Watchdog, unwanted severities); no one else's name. */
+export const NULL_RECEIVER = "null";
 /** The config key holding each receiver's secret, by receiver name. */
 export const ALERT_SECRETS_KEY = "alertReceiverSecrets";
 
@@ -113,7 +115,8 @@ export function alertingSettings(receivers: ReceiverConfig[], rawSecrets: unknow
   const problems: string[] = [];
   const names = receivers.map((r) => r.name);
   receivers.forEach((r, i) => {
-    if (names.indexOf(r.name) !== i) problems.push(`${PROJECT}:alertReceivers[${i}].name: "${r.name}" is taken by an earlier receiver; each needs its own name`);
+    if (r.name === NULL_RECEIVER) problems.push(`${PROJECT}:alertReceivers[${i}].name: "${r.name}" is the receiver that drops alerts no one is sent; pick another name`);
+    else if (names.indexOf(r.name) !== i) problems.push(`${PROJECT}:alertReceivers[${i}].name: "${r.name}" is taken by an earlier receiver; each needs its own name`);
   });
   // A whole value set with --secret (not --path) is one placeholder offline: every receiver's secret is unseen then.
   const secrets = rawSecrets === undefined ? {} : undecrypted(rawSecrets) ? Object.fromEntries(names.map((n) => [n, OFFLINE_SECRET])) : secretMap(rawSecrets);

@@ -1,4 +1,4 @@
-import { AlertReceiver } from "../config/alerting";
+import { AlertReceiver, NULL_RECEIVER } from "../config/alerting";
 import { internet, PolicySpec, tcp } from "../apps/networkPolicies";
 
 /** The Secret the program writes each receiver's URL or token into, one key per receiver, named after it. */
@@ -7,8 +7,6 @@ export const ALERTMANAGER_SECRET = "alertmanager-receivers";
 export const ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets";
 /** The Alertmanager pods' name label, as the operator sets it and the chart's Service selects it. */
 export const ALERTMANAGER_POD_LABEL = { "app.kubernetes.io/name": "alertmanager" };
-/** Takes what no receiver is for: the chart's always-firing Watchdog, and whatever a receiver's severities leave out. */
-const NULL_RECEIVER = "null";
 
 const secretFile = (receiver: AlertReceiver) => `${ALERTMANAGER_SECRETS_DIR}/${ALERTMANAGER_SECRET}/${receiver.name}`;
 

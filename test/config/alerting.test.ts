@@ -53,6 +53,7 @@ describe("alerting config", function () {
     assert.match(refusal([{ name: "x", type: "telegram", chatId: "abc" }]), /homelab:alertReceivers\[0\]\.chatId: "abc" must be a Telegram chat id/);
     assert.match(refusal([{ name: "x", type: "webhook", url: HOOK }]), /homelab:alertReceivers\[0\]: unknown field\(s\) "url"/);
     assert.match(refusal([{ name: "x", type: "webhook" }, { name: "x", type: "slack" }], { x: HOOK }), /homelab:alertReceivers\[1\]\.name: "x" is taken by an earlier receiver/);
+    assert.match(refusal([{ name: "null", type: "webhook" }], { null: HOOK }), /homelab:alertReceivers\[0\]\.name: "null" is the receiver that drops alerts no one is sent/);
   });
 
   it("asks for each receiver's secret by its key and command, and refuses secrets no receiver has", () => {
