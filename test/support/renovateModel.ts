@@ -2,7 +2,7 @@
 // the upstream file it mirrors (lib/ paths of renovatebot/renovate at 44.121.2, read in the npm package's dist/);
 // test/e2e/renovate.test.ts checks the model against the real `renovate --dry-run=extract`.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Pin } from "./pinScan";
 
@@ -45,8 +45,11 @@ export interface Dep {
 
 export const loadConfig = (): RenovateConfig => JSON.parse(readFileSync(join(ROOT, CONFIG_FILE), "utf8"));
 
-/** The files Renovate looks at: it lists the repository with git (lib/util/git/index.ts getFileList). */
-export const trackedFiles = (): string[] => execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" }).split("\n").filter(Boolean);
+/**
+ * The files Renovate looks at: it lists the repository with git (lib/util/git/index.ts getFileList). One deleted in
+ * the working tree but not yet in git is left out, as the commit that deletes it will.
+ */
+export const trackedFiles = (): string[] => execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" }).split("\n").filter((file) => file && existsSync(join(ROOT, file)));
 
 /** lib/config/presets/internal/default.preset.ts, ignoreModulesAndTests, which config:recommended extends. */
 const RECOMMENDED_IGNORE_PATHS = ["**/node_modules/**", "**/bower_components/**", "**/vendor/**", "**/examples/**", "**/__tests__/**", "**/test/**", "**/tests/**", "**/__fixtures__/**"];
