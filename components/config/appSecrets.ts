@@ -36,8 +36,12 @@ export interface ResolvedAppSecrets {
   standIns: string[];
 }
 
-/** The dotted path of one Secret key under appSecrets, as `pulumi config set --path` takes it. */
-export const appSecretPath = (secret: string, key?: string) => [APP_SECRETS_KEY, secret, ...(key === undefined ? [] : [key])].join(".");
+/**
+ * The path of one Secret key under appSecrets, as `pulumi config set --path` takes it: a key with a dot in it
+ * ("config.json") goes in brackets, since a dot would start a new segment.
+ */
+export const appSecretPath = (secret: string, key?: string) =>
+  [APP_SECRETS_KEY, secret, ...(key === undefined ? [] : [key])].map((segment, i) => (i === 0 ? segment : /^[\w-]+$/.test(segment) ? `.${segment}` : `["${segment}"]`)).join("");
 const configKey = (secret: string, key?: string) => `${PROJECT}:${appSecretPath(secret, key)}`;
 const setCommand = (secret: string, key: string) => `pulumi config set --stack home --secret --path '${appSecretPath(secret, key)}' <value>`;
 const list = (names: Iterable<string>) => [...names].join(", ") || "none";

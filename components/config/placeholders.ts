@@ -1,3 +1,4 @@
+import { APP_SECRETS_KEY } from "./appSecrets";
 import { cidrContains, containsAddress, parseCidr } from "./cidr";
 import { ConfigError, PROJECT } from "./parsing";
 
@@ -42,9 +43,13 @@ function leaves(value: unknown, path: string): { path: string; value: string }[]
   return [];
 }
 
-/** The example's values still in a stack's config (keys without the project namespace), each with why it is one. */
+/**
+ * The example's values still in a stack's config (keys without the project namespace), each with why it is one. The
+ * app secrets are left out: a finding quotes its value, and theirs must never be shown.
+ */
 export function placeholdersIn(raw: Record<string, string>): Placeholder[] {
   return Object.entries(raw)
+    .filter(([key]) => key !== APP_SECRETS_KEY)
     .sort(([a], [b]) => a.localeCompare(b))
     .flatMap(([key, value]) => leaves(value, `${PROJECT}:${key}`))
     .flatMap((leaf) => {

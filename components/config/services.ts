@@ -1,6 +1,10 @@
 import { z } from "zod";
 import { anyCidr, boolean, DNS_LABEL, domain, image, integer, text } from "./values";
 
+// A Secret's name, a DNS label so it is one segment of its appSecrets path; its keys as Kubernetes allows them.
+const secretName = () => text().regex(DNS_LABEL, "must be a Secret name: a DNS label (lower-case letters, digits and '-', at most 63 characters)");
+const secretKey = () => text().regex(/^[-._a-zA-Z0-9]{1,253}$/, "must be a Secret key: letters, digits, '-', '_' and '.' only");
+
 /** Where a catalog service is reachable from. */
 export const EXPOSURES = ["public", "vpn", "lan"] as const;
 export type Exposure = (typeof EXPOSURES)[number];
@@ -38,8 +42,8 @@ export const serviceSchema = z.strictObject({
   adminClaimed: boolean().optional(),
   /** Plain environment; secrets go in secretEnv, by reference. */
   env: z.record(z.string(), z.string()).optional(),
-  /** Environment from Secrets the operator creates: variable → { secret, key }. */
-  secretEnv: z.record(z.string(), z.strictObject({ secret: text(), key: text() })).optional(),
+  /** Environment from Secrets in the app's namespace, which the program fills from homelab:appSecrets: variable → { secret, key }. */
+  secretEnv: z.record(z.string(), z.strictObject({ secret: secretName(), key: secretKey() })).optional(),
   /** Persistent volumes; an app with storage runs as a StatefulSet and its claims outlive it. */
   storage: z
     .array(
@@ -81,8 +85,8 @@ export const serviceSchema = z.strictObject({
       /** WireGuard runs in kernel mode and needs no /dev/net/tun; OpenVPN does, an explicit exemption. */
       type: z.enum(["wireguard", "openvpn"], { error: "must be wireguard or openvpn" }).default("wireguard"),
       region: text().optional(),
-      /** Secret in the app's namespace: wireguard_private_key and wireguard_addresses, or openvpn_user and openvpn_password. */
-      credentialsSecret: text().optional(),
+      /** Secret in the app's namespace, filled from homelab:appSecrets: wireguard_private_key and wireguard_addresses, or openvpn_user and openvpn_password. */
+      credentialsSecret: secretName().optional(),
       portForwarding: boolean().default(false),
       /** Ports the VPN endpoints listen on; the pod may reach nothing else. */
       endpointPorts: z.array(integer(1, 65535)).optional(),

@@ -1,9 +1,14 @@
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { join, resolve } from "node:path";
 import { loadEdgeConfig } from "../../components/config/load";
 import { ConfigError } from "../../components/config/schema";
 import { buildStack } from "../../components/stacks";
 import { runOffline } from "../../tools/offline/engine";
+import { loadPlanConfig } from "../../tools/offline/stackConfig";
 import { edgeStackConfig } from "../support/fixtures";
+
+const ROOT = resolve(__dirname, "../..");
 
 describe("config loading", () => {
   it("reads namespaced config and wraps the SSH key as a secret", async () => {
@@ -40,5 +45,25 @@ describe("config loading", () => {
     assert.ok(error instanceof ConfigError);
     assert.match(error.message, /homelab:tunnelMtu: 9000 must be between 1280 and 1420/);
     assert.deepEqual(run.resources.map((r) => r.type), ["pulumi:pulumi:Stack"], "nothing but the stack itself");
+  });
+
+  it("refuses an app secret the catalog reads but the config lacks under a real engine, before any resource", () => {
+    // No mock monitor, as under `pulumi up`: the program reads PULUMI_CONFIG, and the shipped qbittorrent reads its VPN keys.
+    const script = [
+      `const { loadAppSecrets, loadHomeConfig } = require(${JSON.stringify(join(ROOT, "components/config/load"))});`,
+      `const { appSecretReads } = require(${JSON.stringify(join(ROOT, "components/apps/appSecret"))});`,
+      "const loaded = loadAppSecrets(appSecretReads(loadHomeConfig().services));",
+      "console.log(JSON.stringify({ standIns: loaded.standIns, secrets: loaded.secrets.map((s) => `${s.namespace}/${s.name}`) }));",
+    ].join("\n");
+    // The shipped example's placeholder values are refused first under a real engine; a real domain gets past them.
+    const real = Object.fromEntries(Object.entries(loadPlanConfig("home", ROOT).config).map(([k, v]) => [k, v.replace(/example\.com/g, "mylab.net")]));
+    const run = (config: Record<string, string>) =>
+      spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PULUMI_CONFIG: JSON.stringify(config) } });
+    const missing = run(real);
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /homelab:appSecrets\.qbittorrent-vpn\.wireguard_private_key is required but not set: read by "qbittorrent" \(Gluetun's WIREGUARD_PRIVATE_KEY/);
+    const set = run({ ...real, "homelab:appSecrets": JSON.stringify({ "qbittorrent-vpn": { wireguard_private_key: "k", wireguard_addresses: "10.64.0.2/32" } }) });
+    assert.equal(set.status, 0, set.stderr);
+    assert.deepEqual(JSON.parse(set.stdout), { standIns: [], secrets: ["qbittorrent/qbittorrent-vpn"] });
   });
 });

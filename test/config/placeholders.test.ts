@@ -20,6 +20,10 @@ describe("placeholders: the example's values, which a real engine refuses", () =
     assert.deepEqual(found.map((p) => p.key), ["homelab:a", "homelab:b", "homelab:c", "homelab:d", "homelab:e"]);
   });
 
+  it("never quotes an app secret, whatever it looks like", () => {
+    assert.deepEqual(placeholdersIn({ appSecrets: JSON.stringify({ mail: { password: "me@example.com-2026" } }), domain: "example.com" }).map((p) => p.key), ["homelab:domain"]);
+  });
+
   it("refuses them in one error that names each key, its value and why", () => {
     assert.throws(() => refusePlaceholders({ domain: "example.com", adminCidrs: '["198.51.100.0/24"]', sshPort: "22022" }), (err: Error) => {
       assert.match(err.message, /homelab:adminCidrs\[0\]: "198\.51\.100\.0\/24" is a documentation address range, routed nowhere; set your own before deploying/);
