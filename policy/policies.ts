@@ -1,3 +1,4 @@
+import { certificateIssuance } from "./certificates";
 import { dnsPolicies } from "./dns";
 import { edgePolicies } from "./edge";
 import { kubernetesWorkloadPolicies } from "./kubernetes";
@@ -8,4 +9,4 @@ import { secretsExist } from "./secrets";
 import { trafficPolicies } from "./traffic";
 
 /** Every policy of the pack, in the order it reports them. */
-export const allPolicies = [...edgePolicies, ...dnsPolicies, ...kubernetesWorkloadPolicies, ...trafficPolicies, routeEntrypoints, proxyProtocolSources, reflectionExplicit, secretsExist];
+export const allPolicies = [...edgePolicies, ...dnsPolicies, ...kubernetesWorkloadPolicies, ...trafficPolicies, routeEntrypoints, proxyProtocolSources, reflectionExplicit, secretsExist, certificateIssuance];

@@ -20,13 +20,13 @@ const homeShape = {
   traefikAddress: text().optional(),
   l2Interfaces: json(z.array(text(), { error: "must be a list of interface name patterns" }).min(1, "must list at least one interface pattern")).default(["^eth[0-9]+", "^en.+"]),
   gatewayApi: boolean().default(false),
-  gatewayApiVersion: chartVersion().default("v1.3.0"),
+  gatewayApiVersion: chartVersion().default("v1.6.1"),
   ciliumVersion: chartVersion().default("1.20.0"),
   /** Cilium's WireGuard transparent encryption between nodes; off leaves the VXLAN overlay in clear on the LAN. */
   ciliumEncryption: boolean().default(true),
   traefikVersion: chartVersion().default("41.3.0"),
   certManagerVersion: chartVersion().default("v1.21.1"),
-  reflectorVersion: chartVersion().default("9.1.31"),
+  reflectorVersion: chartVersion().default("10.0.63"),
   /** Brings up kernel WireGuard in the gateway pod; needs wg-quick, ip and bash. */
   gatewayWireguardImage: image().default("lscr.io/linuxserver/wireguard:1.0.20250521"),
   gatewayHaproxyImage: image().default("docker.io/library/haproxy:3.2.4-alpine"),

@@ -21,12 +21,17 @@ export type EntrypointName = keyof typeof ENTRYPOINTS;
 /** Every entrypoint the tunnel gateway feeds from the internet. */
 export const TUNNEL_FED_ENTRYPOINTS: readonly EntrypointName[] = ["tunnelweb", "tunnelwebsecure"];
 
-/** Reflector's annotations (src/ES.Kubernetes.Reflector/Mirroring/Core/Annotations.cs, v9.1.31). */
+/**
+ * Reflector's annotations (src/ES.Kubernetes.Reflector/Mirroring/Core/Annotations.cs, v10.0.63). The selectors, new
+ * in v10, add every namespace whose labels match to the named ones.
+ */
 export const REFLECTION = {
   allowed: "reflector.v1.k8s.emberstack.com/reflection-allowed",
   allowedNamespaces: "reflector.v1.k8s.emberstack.com/reflection-allowed-namespaces",
+  allowedNamespacesSelector: "reflector.v1.k8s.emberstack.com/reflection-allowed-namespaces-selector",
   autoEnabled: "reflector.v1.k8s.emberstack.com/reflection-auto-enabled",
   autoNamespaces: "reflector.v1.k8s.emberstack.com/reflection-auto-namespaces",
+  autoNamespacesSelector: "reflector.v1.k8s.emberstack.com/reflection-auto-namespaces-selector",
 } as const;
 
 /** A Kubernetes namespace name (RFC 1123 label). Reflector reads a list entry as an anchored regular expression; one of this form matches only itself. */

@@ -1,15 +1,15 @@
 import { ICertificate } from "@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate";
-import { IClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1/ClusterIssuer";
+import { IIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { ServiceConfig } from "../config/schema";
 import { internalCertificateNames, publicCertificateNames } from "./certificates";
+import { renderCertManagerValues } from "./certManagerValues";
 import { typedCustomResource } from "./customResource";
 import { podSecurityLabels } from "./podSecurity";
 import { caTargets, reflectionAnnotations, wildcardTargets } from "./reflection";
 import { WILDCARD_SECRET } from "./traefikValues";
-import { WEBHOOK_CA_INJECTED } from "./webhooks";
 
 export interface CertManagerArgs {
   /** Exact chart version. */
@@ -19,8 +19,13 @@ export interface CertManagerArgs {
   acme: { directory: string; email: string };
   /** Secret: the edge stack's Cloudflare token, limited to DNS edits in this zone. */
   cloudflareToken: pulumi.Input<string>;
-  /** Traefik's namespace, which always receives the wildcard certificate. */
+  /**
+   * Traefik's namespace, the only one with issuers: the certificates, and the keys and token that sign them, live
+   * there, so no other namespace can have the wildcard or an internal-CA certificate signed.
+   */
   traefikNamespace: string;
+  /** What must exist before anything is written into Traefik's namespace. */
+  traefikReady: pulumi.Resource;
 }
 
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
@@ -30,10 +35,11 @@ const CA_SECRET = "homelab-ca";
 const CA_VALIDITY_HOURS = 87600;
 
 const TOKEN_SECRET = { name: "cloudflare-api-token", key: "api-token" };
-const issuerRef = (name: string) => ({ name, kind: "ClusterIssuer", group: "cert-manager.io" });
+const issuerRef = (name: string) => ({ name, kind: "Issuer", group: "cert-manager.io" });
 
 /**
- * cert-manager with an internal CA issuer and an ACME issuer that solves DNS-01 through Cloudflare. The CA's key and
+ * cert-manager with an internal CA issuer and an ACME issuer that solves DNS-01 through Cloudflare, both namespaced
+ * Issuers in Traefik's namespace: a ClusterIssuer would sign for a Certificate in any namespace. The CA's key and
  * certificate are made by the program (@pulumi/tls) and written as the Secret the CA issuer reads, so its PEM is known
  * at preview time and nothing waits on an object a controller writes later. Each step depends on the one before it
  * explicitly, so a first `pulumi up` applies them in order.
@@ -44,7 +50,6 @@ export class CertManager extends pulumi.ComponentResource {
 
   constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab:home:CertManager", name, {}, opts);
-    const small = { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } };
     const namespace = new k8s.core.v1.Namespace(name, { metadata: { name: CERT_MANAGER_NAMESPACE, labels: podSecurityLabels("restricted") } }, { parent: this });
     const chart = new k8s.helm.v4.Chart(
       name,
@@ -54,21 +59,12 @@ export class CertManager extends pulumi.ComponentResource {
         repositoryOpts: { repo: "https://charts.jetstack.io" },
         version: args.version,
         namespace: CERT_MANAGER_NAMESPACE,
-        values: {
-          crds: { enabled: true, keep: true },
-          resources: small,
-          cainjector: { resources: small },
-          webhook: { resources: small, validatingWebhookConfigurationAnnotations: WEBHOOK_CA_INJECTED, mutatingWebhookConfigurationAnnotations: WEBHOOK_CA_INJECTED },
-          // A Helm hook, which helm.v4.Chart never applies; the webhook annotations above gate the issuers instead.
-          startupapicheck: { enabled: false },
-          // Split DNS at home can answer for the zone; DNS-01 checks must ask the public internet.
-          dns01RecursiveNameserversOnly: true,
-          dns01RecursiveNameservers: "1.1.1.1:53,9.9.9.9:53",
-        },
+        values: renderCertManagerValues(),
       },
       { parent: this, dependsOn: [namespace] },
     );
     const after = (...deps: pulumi.Resource[]) => ({ parent: this, dependsOn: deps });
+    const issuerNamespace = args.traefikNamespace;
 
     const caKey = new tls.PrivateKey(`${name}-ca`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
     const caCertificate = new tls.SelfSignedCert(
@@ -86,29 +82,29 @@ export class CertManager extends pulumi.ComponentResource {
     const caSecret = new k8s.core.v1.Secret(
       `${name}-ca`,
       {
-        metadata: { name: CA_SECRET, namespace: CERT_MANAGER_NAMESPACE },
+        metadata: { name: CA_SECRET, namespace: issuerNamespace },
         type: "kubernetes.io/tls",
         stringData: pulumi.secret({ "tls.crt": caCertificate.certPem, "tls.key": caKey.privateKeyPem, "ca.crt": caCertificate.certPem }),
       },
-      after(namespace),
+      after(args.traefikReady),
     );
-    const caIssuer = typedCustomResource<IClusterIssuer>(
+    const caIssuer = typedCustomResource<IIssuer>(
       `${name}-ca-issuer`,
-      { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: ISSUERS.internalCa }, spec: { ca: { secretName: CA_SECRET } } },
+      { apiVersion: "cert-manager.io/v1", kind: "Issuer", metadata: { name: ISSUERS.internalCa, namespace: issuerNamespace }, spec: { ca: { secretName: CA_SECRET } } },
       after(chart, caSecret),
     );
 
     const token = new k8s.core.v1.Secret(
       `${name}-cloudflare-token`,
-      { metadata: { name: TOKEN_SECRET.name, namespace: CERT_MANAGER_NAMESPACE }, type: "Opaque", stringData: { [TOKEN_SECRET.key]: pulumi.secret(args.cloudflareToken) } },
-      after(namespace),
+      { metadata: { name: TOKEN_SECRET.name, namespace: issuerNamespace }, type: "Opaque", stringData: { [TOKEN_SECRET.key]: pulumi.secret(args.cloudflareToken) } },
+      after(args.traefikReady),
     );
-    const acmeIssuer = typedCustomResource<IClusterIssuer>(
+    const acmeIssuer = typedCustomResource<IIssuer>(
       `${name}-acme`,
       {
         apiVersion: "cert-manager.io/v1",
-        kind: "ClusterIssuer",
-        metadata: { name: ISSUERS.acme },
+        kind: "Issuer",
+        metadata: { name: ISSUERS.acme, namespace: issuerNamespace },
         spec: {
           acme: {
             server: args.acme.directory,
@@ -121,14 +117,14 @@ export class CertManager extends pulumi.ComponentResource {
       after(chart, token),
     );
 
-    // A serving certificate, its Secret copied by Reflector into exactly the namespaces listed.
+    // A serving certificate in Traefik's namespace, its Secret copied by Reflector into exactly the namespaces listed.
     const servingCertificate = (certName: string, secretName: string, dnsNames: string[], issuer: string, reflectTo: string[], after: pulumi.Resource) =>
       typedCustomResource<ICertificate>(
         `${name}-${certName}`,
         {
           apiVersion: "cert-manager.io/v1",
           kind: "Certificate",
-          metadata: { name: certName, namespace: CERT_MANAGER_NAMESPACE },
+          metadata: { name: certName, namespace: issuerNamespace },
           spec: {
             secretName,
             dnsNames,
@@ -139,9 +135,9 @@ export class CertManager extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [after] },
       );
-    servingCertificate("wildcard", WILDCARD_SECRET, publicCertificateNames(args.domain, args.services), ISSUERS.acme, wildcardTargets(args.traefikNamespace, args.services), acmeIssuer);
+    servingCertificate("wildcard", WILDCARD_SECRET, publicCertificateNames(args.domain, args.services), ISSUERS.acme, wildcardTargets(args.services), acmeIssuer);
     const internalNames = internalCertificateNames(args.domain, args.services);
-    if (internalNames.length) servingCertificate("internal", "internal-tls", internalNames, ISSUERS.internalCa, [args.traefikNamespace], caIssuer);
+    if (internalNames.length) servingCertificate("internal", "internal-tls", internalNames, ISSUERS.internalCa, [], caIssuer);
 
     // The CA's Secret holds its key; only the certificate is copied out, into a ConfigMap that Reflector spreads.
     new k8s.core.v1.ConfigMap(

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { appNamespace, HEADPLANE_NAMESPACE, MONITORING_NAMESPACE } from "../config/catalog";
+import { appNamespace, HEADPLANE_NAMESPACE, HEADSCALE_NAMESPACE, MONITORING_NAMESPACE } from "../config/catalog";
 import { AppSecretValues } from "../config/appSecrets";
 import { loadAppSecrets, loadHomeConfig } from "../config/load";
 import { HomeConfig, ServiceConfig } from "../config/schema";
@@ -20,6 +20,7 @@ import { SubnetRouter } from "./subnetRouter";
 import { StackBuild } from "../stackBuild";
 import { CertManager } from "./certManager";
 import { Cilium } from "./cilium";
+import { reflectorTargets } from "./reflection";
 import { Reflector } from "./reflector";
 import { Traefik } from "./traefik";
 import { ENTRYPOINTS } from "./traefikValues";
@@ -40,7 +41,8 @@ export function gatewayRoutes(config: Pick<HomeConfig, "services" | "network">, 
 
 /**
  * Builds the home graph. It reads the edge stack's contract through one StackReference and never writes back, then
- * builds the cluster's networking in order: Cilium, then Traefik, Reflector and cert-manager, then the tunnel gateway.
+ * builds the cluster's networking in order: Cilium, then Traefik, cert-manager and the tunnel gateway, and Reflector
+ * last, once every namespace it writes into exists.
  */
 export function buildHomeStack(): StackBuild {
   const config = loadHomeConfig();
@@ -69,11 +71,10 @@ export function buildHomeStack(): StackBuild {
     { version: config.charts.traefik, address: config.loadBalancer.traefikAddress, podCidr: config.cluster.podCidr, gatewayApi: config.gatewayApi.enabled, tunnelNamespace: TUNNEL_NAMESPACE },
     onNetwork,
   );
-  const reflector = new Reflector("reflector", { version: config.charts.reflector }, onNetwork);
   const certManager = new CertManager(
     "cert-manager",
-    { version: config.charts.certManager, domain: config.domain, services: config.services, acme: config.acme, cloudflareToken: edge.acmeDnsToken, traefikNamespace: traefik.namespace },
-    { providers: [provider], dependsOn: [...cilium.ready, reflector] },
+    { version: config.charts.certManager, domain: config.domain, services: config.services, acme: config.acme, cloudflareToken: edge.acmeDnsToken, traefikNamespace: traefik.namespace, traefikReady: traefik.chart },
+    onNetwork,
   );
 
   const gatewayPeer = (w: { peers: Record<string, { address: { ipv4: string; ipv6?: string } }> }) => {
@@ -94,9 +95,20 @@ export function buildHomeStack(): StackBuild {
     { providers: [provider], dependsOn: [traefik.chart] },
   );
 
-  buildApps(config, appSecrets.secrets, { traefik, cilium, certManager }, provider);
+  const appNamespaceMakers = buildApps(config, appSecrets.secrets, { traefik, cilium, certManager }, provider);
   const tailnet = buildTailnet(config, edge, { traefik, cilium }, provider);
   const headscale = tailnet?.headscale;
+  const namespaceMakers = new Map<string, pulumi.Resource>([
+    ...appNamespaceMakers,
+    ...(headscale ? [[HEADSCALE_NAMESPACE, headscale.namespaceResource] as const] : []),
+    ...(tailnet?.headplane ? [[HEADPLANE_NAMESPACE, tailnet.headplane] as const] : []),
+  ]);
+  const reflectInto = reflectorTargets(config.services).map((namespace) => {
+    const madeBy = namespaceMakers.get(namespace);
+    if (!madeBy) throw new pulumi.RunError(`Reflector would copy into namespace "${namespace}", which this program does not make`);
+    return { namespace, madeBy };
+  });
+  new Reflector("reflector", { version: config.charts.reflector, targets: reflectInto }, onNetwork);
 
   const outputs: { [K in keyof HomeStackOutputs]: pulumi.Input<HomeStackOutputs[K]> } = {
     gatewayLbIp: config.loadBalancer.traefikAddress,
@@ -137,8 +149,11 @@ export function namespaceWaivers(services: ServiceConfig[]): Map<string, PodSecu
   return waivers;
 }
 
-/** The monitoring stack when the catalog has a prometheus entry, then every app, each group's namespace and Secret made once. */
-function buildApps(config: HomeConfig, secrets: AppSecretValues[], cluster: { traefik: Traefik; cilium: Cilium; certManager: CertManager }, provider: k8s.Provider): void {
+/**
+ * The monitoring stack when the catalog has a prometheus entry, then every app, each group's namespace and Secret made
+ * once. Returns each namespace it makes with the resource that makes it.
+ */
+function buildApps(config: HomeConfig, secrets: AppSecretValues[], cluster: { traefik: Traefik; cilium: Cilium; certManager: CertManager }, provider: k8s.Provider): Map<string, pulumi.Resource> {
   const afterNetwork = { providers: [provider], dependsOn: [cluster.traefik.chart, ...cluster.cilium.ready] };
   const prometheus = config.services.find((s) => s.component === "prometheus");
   const monitoring =
@@ -171,6 +186,7 @@ function buildApps(config: HomeConfig, secrets: AppSecretValues[], cluster: { tr
       { ...afterNetwork, dependsOn: [...afterNetwork.dependsOn, ...(monitoring ? [monitoring] : [])] },
     );
   }
+  return new Map<string, pulumi.Resource>([...[...namespaces].map(([name, made]) => [name, made.resource] as const), ...(monitoring ? [[MONITORING_NAMESPACE, monitoring] as const] : [])]);
 }
 
 /**

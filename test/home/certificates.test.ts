@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { appNamespace, isDeeperThanWildcard } from "../../components/config/catalog";
 import { ServiceConfig } from "../../components/config/schema";
 import { internalCertificateNames, publicCertificateNames } from "../../components/home/certificates";
-import { caTargets, reflectionAnnotations, wildcardTargets } from "../../components/home/reflection";
+import { caTargets, reflectionAnnotations, reflectorTargets, wildcardTargets } from "../../components/home/reflection";
 
 const svc = (name: string, hostname: string, exposure: ServiceConfig["exposure"], extra: Partial<ServiceConfig> = {}): ServiceConfig => ({ name, hostname, exposure, port: 80, ...extra });
 const catalog = [
@@ -27,9 +27,10 @@ describe("certificate names and reflection targets", () => {
     assert.ok(!isDeeperThanWildcard("example.com", "example.com"));
   });
 
-  it("reflects the wildcard key only to Traefik and to apps that terminate TLS, the CA certificate only to apps that call internal names", () => {
-    assert.deepEqual(wildcardTargets("traefik", catalog), ["traefik", "deep", "secretvpn"]);
+  it("reflects the wildcard key, issued in Traefik's namespace, only to apps that terminate TLS, the CA certificate only to apps that call internal names", () => {
+    assert.deepEqual(wildcardTargets(catalog), ["deep", "secretvpn"]);
     assert.deepEqual(caTargets(catalog), ["grafana", "secretvpn"]);
+    assert.deepEqual(reflectorTargets(catalog), ["deep", "grafana", "secretvpn"], "each namespace once, for Reflector's RBAC");
     assert.equal(appNamespace(catalog[0]), "web");
   });
 

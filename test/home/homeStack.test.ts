@@ -1,8 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { readHomeOutputs } from "../../components/contract/home";
-import { CERT_MANAGER_NAMESPACE, ISSUERS } from "../../components/home/certManager";
-import { WEBHOOK_CA_INJECTED } from "../../components/home/webhooks";
 import { LB_POOL_NAME } from "../../components/home/cilium";
 import { typedCustomResource } from "../../components/home/customResource";
 import { gatewayRoutes } from "../../components/home/homeStack";
@@ -44,82 +42,6 @@ describe("home stack", function () {
     const l2 = spec(home, CR("cilium.io/v2alpha1:CiliumL2AnnouncementPolicy"), "cilium-l2-policy");
     assert.deepEqual(l2.interfaces, ["^eth[0-9]+", "^en.+"]);
     assert.equal(l2.loadBalancerIPs, true);
-  });
-
-  it("applies cert-manager's chain in an explicit order: chart, the program's own CA as a Secret, CA issuer; token, ACME issuer, wildcard", () => {
-    const urn = (type: string, name: string) => resourceOf(home, type, name).urn;
-    const deps = (type: string, name: string) => resourceOf(home, type, name).options.dependsOn;
-    const chart = urn(CR("helm.sh/v4:Chart"), "cert-manager");
-    assert.ok(deps(CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-ca-issuer").includes(chart));
-    assert.ok(deps(CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-ca-issuer").includes(urn(CR("core/v1:Secret"), "cert-manager-ca")));
-    assert.ok(deps(CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-acme").includes(chart));
-    assert.ok(deps(CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-acme").includes(urn(CR("core/v1:Secret"), "cert-manager-cloudflare-token")));
-    assert.ok(deps(CR("cert-manager.io/v1:Certificate"), "cert-manager-wildcard").includes(urn(CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-acme")));
-  });
-
-  it("reads no object a controller writes: the CA is made by @pulumi/tls, and its PEM is the program's own", () => {
-    // A read (Secret.get) runs during preview, and on a fresh cluster cert-manager has written nothing yet.
-    assert.deepEqual(home.resources.filter((r) => r.read && r.type !== "pulumi:pulumi:StackReference").map((r) => `${r.type}::${r.name}`), []);
-    const key = resourceOf(home, "tls:index/privateKey:PrivateKey", "cert-manager-ca");
-    assert.deepEqual([key.inputs.algorithm, key.inputs.ecdsaCurve], ["ECDSA", "P256"]);
-    const cert = resourceOf(home, "tls:index/selfSignedCert:SelfSignedCert", "cert-manager-ca");
-    assert.equal(cert.inputs.isCaCertificate, true);
-    assert.deepEqual(cert.inputs.allowedUses, ["cert_signing", "crl_signing", "digital_signature"]);
-    const secret = resourceOf(home, CR("core/v1:Secret"), "cert-manager-ca");
-    assert.equal(secret.inputs.type, "kubernetes.io/tls");
-    assert.ok(secret.secretInputs.includes("stringData"), "the CA key stays secret");
-    assert.deepEqual(Object.keys(secret.inputs.stringData as object).sort(), ["ca.crt", "tls.crt", "tls.key"]);
-    assert.equal(spec(home, CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-ca-issuer").ca.secretName, (secret.inputs.metadata as { name: string }).name);
-  });
-
-  it("holds the first issuer back until cainjector has given cert-manager's webhooks their CA, since the chart's startupapicheck hook never runs", () => {
-    const values = resourceOf(home, CR("helm.sh/v4:Chart"), "cert-manager").inputs.values as Record<string, any>;
-    // cert-manager v1.21.1 templates/webhook-{validating,mutating}-webhook.yaml copy these annotations verbatim and set
-    // no caBundle, so the field appears only once cainjector injects it.
-    assert.deepEqual(values.webhook.validatingWebhookConfigurationAnnotations, WEBHOOK_CA_INJECTED);
-    assert.deepEqual(values.webhook.mutatingWebhookConfigurationAnnotations, WEBHOOK_CA_INJECTED);
-    assert.equal(WEBHOOK_CA_INJECTED["pulumi.com/waitFor"], "jsonpath={.webhooks[0].clientConfig.caBundle}");
-    assert.deepEqual(values.startupapicheck, { enabled: false });
-  });
-
-  it("solves DNS-01 with the edge's zone-scoped token, kept secret, against the configured CA", () => {
-    const token = resourceOf(home, CR("core/v1:Secret"), "cert-manager-cloudflare-token");
-    assert.ok(token.secretInputs.includes("stringData"));
-    assert.deepEqual(token.inputs.stringData, { "api-token": edge.outputs.acmeDnsToken.value });
-    const acme = spec(home, CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-acme").acme;
-    assert.equal(acme.server, "https://acme-v02.api.letsencrypt.org/directory");
-    assert.deepEqual(acme.solvers[0].dns01.cloudflare.apiTokenSecretRef, { name: "cloudflare-api-token", key: "api-token" });
-    assert.deepEqual(home.leaks, []);
-  });
-
-  it("uses Let's Encrypt staging when acmeCa says so", async () => {
-    const staging = await runHome({ acmeCa: "letsencrypt-staging" }, edge);
-    assert.equal(spec(staging, CR("cert-manager.io/v1:ClusterIssuer"), "cert-manager-acme").acme.server, "https://acme-staging-v02.api.letsencrypt.org/directory");
-  });
-
-  it("never lists a vpn or lan name on the public certificate", () => {
-    const wildcard = spec(home, CR("cert-manager.io/v1:Certificate"), "cert-manager-wildcard");
-    assert.deepEqual(wildcard.dnsNames, ["*.example.com", "example.com"]);
-    assert.equal(wildcard.issuerRef.name, ISSUERS.acme);
-  });
-
-  it("reflects the wildcard key to Traefik and to apps that terminate TLS, the CA certificate to apps that ask for it", async () => {
-    const services = JSON.stringify([
-      { name: "jellyfin", hostname: "jellyfin.example.com", exposure: "public", port: 8096, image: "docker.io/jellyfin/jellyfin:10.10.7", adminClaimed: true, terminatesTls: true },
-      { name: "grafana", hostname: "grafana.example.com", exposure: "vpn", port: 3000, image: "docker.io/grafana/grafana:12.1.1", trustsInternalCa: true },
-      { name: "nas", hostname: "files.nas.example.com", exposure: "lan", port: 5000, image: "ghcr.io/example/nas-ui:1.2.0" },
-    ]);
-    const run = await runHome({ services, derp: "false" }, edge);
-    const wildcard = spec(run, CR("cert-manager.io/v1:Certificate"), "cert-manager-wildcard");
-    assert.equal(wildcard.secretTemplate.annotations["reflector.v1.k8s.emberstack.com/reflection-auto-namespaces"], `${TRAEFIK_NAMESPACE},jellyfin`);
-    const ca = resourceOf(run, CR("core/v1:ConfigMap"), "cert-manager-ca-certificate");
-    assert.equal((ca.inputs.metadata as any).annotations["reflector.v1.k8s.emberstack.com/reflection-auto-namespaces"], "grafana");
-    assert.deepEqual(Object.keys(ca.inputs.data as object), ["ca.crt"], "the CA's key never leaves its Secret");
-    assert.equal((ca.inputs.metadata as any).namespace, CERT_MANAGER_NAMESPACE);
-    const internal = spec(run, CR("cert-manager.io/v1:Certificate"), "cert-manager-internal");
-    assert.deepEqual(internal.dnsNames, ["files.nas.example.com"], "a deeper private name gets the internal CA");
-    assert.equal(internal.issuerRef.name, ISSUERS.internalCa);
-    assert.ok(!spec(run, CR("cert-manager.io/v1:Certificate"), "cert-manager-wildcard").dnsNames.includes("files.nas.example.com"));
   });
 
   describe("tunnel gateway", () => {

@@ -1,3 +1,4 @@
+import { renderCertManagerValues } from "../../../components/home/certManagerValues";
 import { renderCiliumValues } from "../../../components/home/ciliumValues";
 import { renderBlackboxValues, renderPrometheusStackValues } from "../../../components/home/monitoringValues";
 import { renderTraefikValues } from "../../../components/home/traefikValues";
@@ -173,16 +174,53 @@ export const certManager = [
   deployment("Deployment", "cert-manager", "cert-manager-webhook", certManagerPod("cert-manager-webhook", { livenessProbe: probe("/livez", 6080), readinessProbe: probe("/healthz", 6080) })),
 ];
 
+/*
+ * cert-manager chart v1.21.1, templates/rbac.yaml, checked against `helm template` of deploy/charts/cert-manager at
+ * that tag: the user-facing ClusterRoles, which join every namespace's view, edit and admin roles only while
+ * global.rbac.aggregateClusterRoles is on (the chart's default), and cert-manager-cluster-view exists only then.
+ */
+export const certManagerRolesOf = (values: any): PolicyTarget[] => {
+  const aggregate = values.global?.rbac?.aggregateClusterRoles !== false;
+  const into = (...roles: string[]) => (aggregate ? Object.fromEntries(roles.map((r) => [`rbac.authorization.k8s.io/aggregate-to-${r}`, "true"])) : {});
+  const role = (name: string, labels: Record<string, string>, rules: object[]) =>
+    resource("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", name, { metadata: { name, labels: { "app.kubernetes.io/name": "cert-manager", ...labels } }, rules });
+  return [
+    ...(aggregate ? [role("cert-manager-cluster-view", into("cluster-reader"), [{ apiGroups: ["cert-manager.io"], resources: ["clusterissuers"], verbs: ["get", "list", "watch"] }])] : []),
+    role("cert-manager-view", into("view", "edit", "admin", "cluster-reader"), [
+      { apiGroups: ["cert-manager.io"], resources: ["certificates", "certificaterequests", "issuers"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["acme.cert-manager.io"], resources: ["challenges", "orders"], verbs: ["get", "list", "watch"] },
+    ]),
+    role("cert-manager-edit", into("edit", "admin"), [
+      { apiGroups: ["cert-manager.io"], resources: ["certificates", "certificaterequests", "issuers"], verbs: ["create", "delete", "deletecollection", "patch", "update"] },
+      { apiGroups: ["cert-manager.io"], resources: ["certificates/status"], verbs: ["update"] },
+      { apiGroups: ["acme.cert-manager.io"], resources: ["challenges"], verbs: ["delete", "deletecollection", "patch", "update"] },
+      { apiGroups: ["acme.cert-manager.io"], resources: ["orders"], verbs: ["delete", "deletecollection"] },
+    ]),
+  ];
+};
+export const certManagerRoles = certManagerRolesOf(renderCertManagerValues());
+
+/** The Reflector chart this stand-in mirrors, as Pulumi.home.yaml pins it. */
+export const REFLECTOR_CHART_VERSION = "10.0.63";
+
+/*
+ * Reflector chart v10.0.63 (emberstack/kubernetes-reflector src/helm/reflector, packaged with that version), checked
+ * against `helm template` there with this program's values: rbac.enabled false leaves the ServiceAccount and this
+ * Deployment, whose pod context keeps the chart's fsGroup and whose probes name the port `http` (8080).
+ */
 export const reflector = deployment("Deployment", "reflector", "reflector", {
-  securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+  serviceAccountName: "reflector",
+  securityContext: { fsGroup: 2000, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
   containers: [
     {
       name: "reflector",
-      image: "docker.io/emberstack/kubernetes-reflector:9.1.31",
+      image: `docker.io/emberstack/kubernetes-reflector:${REFLECTOR_CHART_VERSION}`,
       resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
       securityContext: { ...restrictedContainer, runAsNonRoot: true, runAsUser: 1000 },
-      readinessProbe: probe("/health/ready", 25080),
-      livenessProbe: probe("/health/live", 25080),
+      ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }],
+      readinessProbe: probe("/health/ready", "http"),
+      livenessProbe: probe("/health/live", "http"),
+      startupProbe: probe("/health/ready", "http"),
     },
   ],
 });
@@ -254,4 +292,4 @@ export const monitoring = [
   }),
 ];
 
-export const chartRenders: PolicyTarget[] = [ciliumAgent, ciliumEnvoy, ciliumOperator, traefikDeployment, ...traefikServices, ...certManager, reflector, ...monitoring];
+export const chartRenders: PolicyTarget[] = [ciliumAgent, ciliumEnvoy, ciliumOperator, traefikDeployment, ...traefikServices, ...certManager, ...certManagerRoles, reflector, ...monitoring];
