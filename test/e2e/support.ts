@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { Netns } from "../support/realTools";
 import { EdgeTopology, Host } from "./topology";
 
 /** curl from a host; returns status, body and timing, never throws. */
@@ -53,4 +54,56 @@ export async function secondsUntil(check: () => boolean, limitSeconds: number): 
     await new Promise((r) => setTimeout(r, 250));
   }
   return undefined;
+}
+
+/** Connects over TCP from a namespace and returns what the far end says first, or undefined if nothing answers in time. */
+export function tcpGreeting(netns: Netns, address: string, port: number, timeoutMs = 3000): string | undefined {
+  const script = `
+const s = require("net").connect({ host: ${JSON.stringify(address)}, port: ${port} });
+const done = (text) => { process.stdout.write(text); process.exit(0); };
+setTimeout(() => done(""), ${timeoutMs});
+s.on("data", (d) => done(String(d)));
+s.on("error", () => done(""));`;
+  return netns.tryExec(process.execPath, ["-e", script]).stdout || undefined;
+}
+
+/**
+ * Sends one STUN binding request (RFC 5389) from a host and returns who answered and the address it says it saw
+ * (XOR-MAPPED-ADDRESS), or undefined without an answer. Tailscale's STUN server, which Headscale embeds, answers only
+ * requests carrying its clients' SOFTWARE attribute ("tailnode") and a FINGERPRINT (tailscale.com v1.101.0-pre, the
+ * version Headscale v0.29.2's go.mod requires: net/stun/stun.go ParseBindingRequest), so this request carries both.
+ */
+export function stunBinding(netns: Netns, address: string, port: number, timeoutMs = 2000): { from: string; mapped: string } | undefined {
+  const script = `
+const crypto = require("crypto");
+const family = ${JSON.stringify(address.includes(":") ? "udp6" : "udp4")};
+const socket = require("dgram").createSocket(family);
+const cookie = Buffer.from([0x21, 0x12, 0xa4, 0x42]);
+const tx = crypto.randomBytes(12);
+const software = Buffer.from([0x80, 0x22, 0x00, 0x08, ...Buffer.from("tailnode")]);
+const head = Buffer.concat([Buffer.from([0x00, 0x01, 0x00, software.length + 8]), cookie, tx, software]);
+const fingerprint = Buffer.alloc(8);
+fingerprint.writeUInt32BE(0x80280004, 0);
+fingerprint.writeUInt32BE((require("zlib").crc32(head) ^ 0x5354554e) >>> 0, 4);
+const request = Buffer.concat([head, fingerprint]);
+setTimeout(() => { process.stdout.write("{}"); process.exit(0); }, ${timeoutMs});
+socket.on("message", (m, r) => {
+  if (m.readUInt16BE(0) !== 0x0101 || !m.subarray(8, 20).equals(tx)) return;
+  for (let at = 20; at + 4 <= m.length; ) {
+    const type = m.readUInt16BE(at), length = m.readUInt16BE(at + 2), value = m.subarray(at + 4, at + 4 + length);
+    if (type === 0x0020 || type === 0x8020) {
+      const mask = Buffer.concat([cookie, tx]);
+      const bytes = Buffer.from(value.subarray(4).map((b, i) => b ^ mask[i]));
+      // A dual-stack socket sees IPv4 clients as ::ffff:a.b.c.d; Tailscale's client unmaps them (net/stun/stun.go ParseResponse).
+      const v4 = value[1] === 1 ? bytes : bytes.subarray(0, 12).equals(Buffer.from("00000000000000000000ffff", "hex")) ? bytes.subarray(12) : undefined;
+      const ip = v4 ? [...v4].join(".") : new URL("http://[" + bytes.toString("hex").match(/.{4}/g).join(":") + "]").hostname.slice(1, -1);
+      process.stdout.write(JSON.stringify({ from: r.address, mapped: ip }));
+      process.exit(0);
+    }
+    at += 4 + length + ((4 - (length % 4)) % 4);
+  }
+});
+socket.send(request, ${port}, ${JSON.stringify(address)});`;
+  const parsed = JSON.parse(netns.tryExec(process.execPath, ["-e", script]).stdout || "{}");
+  return parsed.from ? parsed : undefined;
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -8,17 +8,11 @@ import { OfflineRun } from "../../tools/offline/engine";
 import { planStacks } from "../../tools/offline/planStacks";
 import { createMountPoints, HeadscaleHost } from "../home/fixtures/headscaleHost";
 import { runBootstrapScript, writeKubectlStandIn } from "../home/fixtures/kubectlStandIn";
-import { resourceOf } from "../support/offline";
-import { Netns, requireRealTools, run, TOOLS_BIN } from "../support/realTools";
+import { Netns, requireRealTools, run } from "../support/realTools";
+import { RouterPod } from "./routerPod";
 import { secondsUntil } from "./support";
 
 const TOOLS = ["headscale", "containerboot", "tailscaled", "tailscale", "ip", "curl", "jq", "sh", "openssl"];
-
-interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef: { name: string; key: string } };
-}
 
 describe("the subnet router, run as its pod runs it, registers with the real Headscale", function () {
   this.timeout(180000);
@@ -27,6 +21,7 @@ describe("the subnet router, run as its pod runs it, registers with the real Hea
   let headscale: HeadscaleHost | undefined;
   let peer: Netns | undefined;
   let mountPoints: string[] = [];
+  let cleanup = () => undefined as void;
 
   before(async function () {
     requireRealTools(this, TOOLS, true);
@@ -36,15 +31,13 @@ describe("the subnet router, run as its pod runs it, registers with the real Hea
   after(() => {
     headscale?.stop();
     peer?.delete();
+    cleanup();
     mountPoints.reverse().forEach((path) => rmdirSync(path));
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it("containerboot with the planned environment logs in with the bootstrap's key, advertises the LAN, the policy approves it, and a new pod is the same node", async () => {
-    const pod = (resourceOf(home, "kubernetes:apps/v1:Deployment", "subnet-router").inputs.spec as any).template.spec;
-    const container = pod.containers[0];
-    const mounts = container.volumeMounts.map((m: { mountPath: string }) => m.mountPath) as string[];
-    mountPoints = [...createMountPoints(), ...createMountPoints(mounts)];
+    mountPoints = createMountPoints();
 
     // Headscale with the plan's config and policy, and the router's key from the bootstrap Job's script.
     headscale = new HeadscaleHost(home.artifacts["headscale-config.yaml"], home.artifacts["tailnet-policy.json"]);
@@ -75,25 +68,10 @@ require("tls").createServer({ key: fs.readFileSync(${JSON.stringify(key)}), cert
     const terminated = await secondsUntil(() => headscale!.netns.tryExec("curl", ["-sf", "--cacert", cert, "--resolve", `${serverHost}:443:127.0.0.1`, `${config.server_url}/health`]).status === 0, 20);
     assert.ok(terminated !== undefined, "the TLS terminator never answered");
 
-    // The container's environment exactly as planned, the Secret resolved, plus what kubelet injects into every pod
-    // (KUBERNETES_SERVICE_HOST/PORT): with no service-account token mounted, that pair is what crashed v1.86 (D1).
-    const env: Record<string, string> = { PATH: process.env.PATH!, KUBERNETES_SERVICE_HOST: "10.43.0.1", KUBERNETES_SERVICE_PORT: "443" };
-    for (const variable of container.env as EnvVar[]) {
-      if (variable.valueFrom) assert.equal(variable.valueFrom.secretKeyRef.key, "authkey", `${variable.name} comes from the Secret the bootstrap writes`);
-      env[variable.name] = variable.valueFrom ? authKey : variable.value!;
-    }
-    assert.equal(pod.automountServiceAccountToken, false, "no token, as in the cluster");
-    const volumes = Object.fromEntries(mounts.map((path) => [path, join(work, `volume${path.replace(/\//g, "-")}`)]));
-    Object.values(volumes).forEach((dir) => mkdirSync(dir, { mode: 0o700 }));
-    writeFileSync(join(work, "hosts"), `127.0.0.1 ${serverHost}\n`);
-    writeFileSync(join(work, "resolv.conf"), "");
-    // Files first: a volume may cover the directory they come from (the pod's /tmp). So may it cover the pinned
-    // binaries' own directory (a checkout under /tmp, as in CI): it is bound first, onto /usr/local/sbin (empty on
-    // Debian).
-    const binds = [[TOOLS_BIN, "/usr/local/sbin"], [join(work, "hosts"), "/etc/hosts"], [join(work, "resolv.conf"), "/etc/resolv.conf"], [cert, "/etc/ssl/certs/ca-certificates.crt"], ...Object.entries(volumes).map(([path, dir]) => [dir, path])];
-    const podShell = join(work, "containerboot-in-pod");
-    writeFileSync(podShell, `#!/bin/sh\nexec ip netns exec ${headscale.netns.name} sh -c '${binds.map(([from, to]) => `mount --bind ${from} ${to}`).join(" && ")} && PATH=/usr/local/sbin:$PATH exec containerboot'\n`);
-    chmodSync(podShell, 0o755);
+    const router = new RouterPod(home, headscale.netns, work, { authKey, etcHosts: `127.0.0.1 ${serverHost}\n`, caCert: cert });
+    cleanup = () => router.cleanup();
+    assert.equal(router.pod.automountServiceAccountToken, false, "no token, as in the cluster");
+    const env = router.env;
     // tailscaled pauses its control client while no interface but loopback is up. A veth to a second namespace of the
     // test's own, with a pod address and no default route, counts as up and still lets nothing leave the test.
     peer = new Netns();
@@ -101,20 +79,11 @@ require("tls").createServer({ key: fs.readFileSync(${JSON.stringify(key)}), cert
     headscale.netns.exec("ip", ["address", "add", "10.42.0.30/24", "dev", "pod0"]);
     headscale.netns.exec("ip", ["link", "set", "pod0", "up"]);
     peer.exec("ip", ["link", "set", "node0", "up"]);
-    // One run of the pod: a fresh emptyDir for /tmp, the state claim kept. Resolves when containerboot exits.
-    const startPod = (run: number) => {
-      const tmp = volumes["/tmp"];
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { mode: 0o700 });
-      const log = join(work, `containerboot-${run}.log`);
-      const child = spawn(podShell, [], { env, stdio: ["ignore", openSync(log, "w"), openSync(log, "a")], detached: true });
-      const pod = { exited: undefined as number | null | undefined, log: () => readFileSync(log, "utf8"), stop: () => process.kill(-child.pid!, "SIGTERM"), done: new Promise<void>((resolve) => child.on("exit", (code) => ((pod.exited = code), resolve()))) };
-      return pod;
-    };
-    const healthPort = new URL(`http://${env.TS_LOCAL_ADDR_PORT}`).port;
+    const startPod = (n: number) => router.start(n);
+    const healthPort = router.healthPort;
     const healthy = () => headscale!.netns.tryExec("curl", ["-sf", `http://127.0.0.1:${healthPort}/healthz`]).status === 0;
 
-    const lan = container.env.find((e: EnvVar) => e.name === "TS_ROUTES").value as string;
+    const lan = router.lan;
     type Node = { id: number; name: string; user?: { name: string }; available_routes?: string[]; approved_routes?: string[] };
     const nodes = (): Node[] => JSON.parse(run(headscale!.wrapper, ["nodes", "list", "--output", "json"]) || "null") ?? [];
     const routerNode = () => nodes().find((n) => n.name === env.TS_HOSTNAME);

@@ -33,8 +33,45 @@ export const BACKEND_DOMAIN_NAMES = ["traefik-tunnel.traefik.svc.cluster.local"]
 /** A plain TLS listener on the backend, without PROXY, for measuring the path's ceiling. */
 export const DIRECT_PORT = 9443;
 
+/** The pod network's link between the Traefik stand-in and the Headscale pod, when Headscale runs. */
+export const HEADSCALE_POD_LINK = { backend: "10.42.1.1", headscale: "10.42.1.2" };
+
+/** Where the Traefik stand-in sends Headscale's host, as the headscale IngressRoute does. */
+export interface HeadscaleRoute {
+  hostname: string;
+  /** Headscale's pod address and listen port. */
+  upstream: string;
+}
+
+/**
+ * The Traefik stand-in's route for Headscale's host: TLS on the tunnel entrypoint, passing the control protocol's and
+ * DERP's HTTP upgrades through as Traefik does; plain HTTP redirected to HTTPS, as the tunnelweb entrypoint's
+ * redirection in traefikValues.ts does (Tailscale's control client tries port 80 first).
+ */
+function headscaleServers(route: HeadscaleRoute, address: string): string {
+  return `
+  server {
+    listen ${address}:8444 ssl proxy_protocol;
+    server_name ${route.hostname};
+    location / {
+      proxy_pass http://${route.upstream};
+      proxy_http_version 1.1;
+      proxy_set_header Host $host;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_buffering off;
+      proxy_read_timeout 1h;
+    }
+  }
+  server {
+    listen ${address}:8081 proxy_protocol;
+    server_name ${route.hostname};
+    return 308 https://$host$request_uri;
+  }`;
+}
+
 /** nginx standing in for Traefik's tunnel entrypoints: PROXY v2 in, TLS on 8444, plain on 8081, echoing the client. */
-function nginxConfig(dir: string, address: string): string {
+function nginxConfig(dir: string, address: string, headscale?: HeadscaleRoute): string {
   return `worker_processes 1;
 daemon off;
 user root;
@@ -46,23 +83,21 @@ http {
   log_format client '$proxy_protocol_addr $request $status';
   access_log ${dir}/nginx-access.log client;
   client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
+  ssl_certificate ${dir}/tls.crt;
+  ssl_certificate_key ${dir}/tls.key;
   server {
-    listen ${address}:8444 ssl proxy_protocol;
-    ssl_certificate ${dir}/tls.crt;
-    ssl_certificate_key ${dir}/tls.key;
+    listen ${address}:8444 ssl proxy_protocol default_server;
     location /whoami { return 200 "$proxy_protocol_addr\\n"; }
     location /files/ { alias ${dir}/files/; }
   }
   server {
-    listen ${address}:8081 proxy_protocol;
+    listen ${address}:8081 proxy_protocol default_server;
     location / { return 200 "$proxy_protocol_addr\\n"; }
   }
   server {
     listen ${address}:${DIRECT_PORT} ssl;
-    ssl_certificate ${dir}/tls.crt;
-    ssl_certificate_key ${dir}/tls.key;
     location /whoami { return 200 "$remote_addr\\n"; }
-  }
+  }${headscale ? headscaleServers(headscale, address) : ""}
 }
 `;
 }
@@ -88,13 +123,21 @@ export function stunListen(headscaleConfig: string): [string, number] {
 
 export class EdgeTopology {
   readonly dir = mkdtempSync(join(tmpdir(), "edge-e2e-"));
+  /** The Traefik stand-in's self-signed wildcard certificate, which a client told to trust it can verify. */
+  readonly certificate = join(this.dir, "backend/tls.crt");
   readonly hosts = {} as Record<Host, Netns>;
   readonly processes: ChildProcess[] = [];
   readonly addresses: Addresses;
+  private readonly etcDirs = new Set<string>();
 
+  /**
+   * With `headscale`, the Traefik stand-in also routes Headscale's host to the Headscale pod (the `derp` host, linked to
+   * the backend as the pod network links them), and no STUN stand-in runs: the real Headscale's own STUN listener does.
+   */
   constructor(
     readonly edge: OfflineRun,
     readonly home: OfflineRun,
+    readonly options: { headscale?: HeadscaleRoute } = {},
   ) {
     chmodSync(this.dir, 0o755);
     const publicIpv4 = String(edge.outputs.publicIpv4.value);
@@ -132,12 +175,21 @@ export class EdgeTopology {
     return path;
   }
 
-  private wire(host: Host, port: string, addresses: string[], onLink: string[] = []) {
-    run("ip", ["-n", this.hosts.sw.name, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", this.hosts[host].name]);
+  /** Plugs a namespace (a host of the topology's, or one of the caller's) into the internet's switch as eth0. */
+  wire(host: Host | Netns, port: string, addresses: string[], onLink: string[] = []) {
+    const netns = typeof host === "string" ? this.hosts[host] : host;
+    run("ip", ["-n", this.hosts.sw.name, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", netns.name]);
     run("ip", ["-n", this.hosts.sw.name, "link", "set", port, "master", "br0", "up"]);
-    for (const address of addresses) this.exec(host, "ip", ["address", "add", address, "dev", "eth0", "nodad"]);
-    this.exec(host, "ip", ["link", "set", "eth0", "up"]);
-    for (const prefix of onLink) this.exec(host, "ip", [prefix.includes(":") ? "-6" : "-4", "route", "add", prefix, "dev", "eth0"]);
+    for (const address of addresses) netns.exec("ip", ["address", "add", address, "dev", "eth0", "nodad"]);
+    netns.exec("ip", ["link", "set", "eth0", "up"]);
+    for (const prefix of onLink) netns.exec("ip", [prefix.includes(":") ? "-6" : "-4", "route", "add", prefix, "dev", "eth0"]);
+  }
+
+  /** Writes a file that `ip netns exec` binds over /etc/<name> in that namespace (hosts, resolv.conf); teardown removes it. */
+  etcFile(netns: Netns, name: string, content: string): void {
+    mkdirSync(`/etc/netns/${netns.name}`, { recursive: true });
+    writeFileSync(`/etc/netns/${netns.name}/${name}`, content);
+    this.etcDirs.add(`/etc/netns/${netns.name}`);
   }
 
   /**
@@ -180,28 +232,35 @@ export class EdgeTopology {
     this.exec("backend", "ip", ["link", "set", "eth0", "up"]);
     mkdirSync(join(this.dir, "backend/files"), { recursive: true });
     mkdirSync(join(this.dir, "backend/tmp"), { recursive: true });
-    run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=*.example.com", "-days", "1", "-keyout", join(this.dir, "backend/tls.key"), "-out", join(this.dir, "backend/tls.crt")]);
-    this.start("backend", "nginx", ["-c", this.file("backend/nginx.conf", nginxConfig(join(this.dir, "backend"), a.backend), 0o644)]);
+    // With a SAN: Go clients (Tailscale) ignore a certificate's CN.
+    run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=*.example.com", "-addext", "subjectAltName=DNS:*.example.com", "-days", "1", "-keyout", join(this.dir, "backend/tls.key"), "-out", this.certificate]);
+    if (this.options.headscale) {
+      run("ip", ["-n", this.hosts.backend.name, "link", "add", "hs0", "type", "veth", "peer", "name", "pod0", "netns", this.hosts.derp.name]);
+      this.exec("backend", "ip", ["address", "add", `${HEADSCALE_POD_LINK.backend}/30`, "dev", "hs0"]);
+      this.exec("backend", "ip", ["link", "set", "hs0", "up"]);
+      this.exec("derp", "ip", ["address", "add", `${HEADSCALE_POD_LINK.headscale}/30`, "dev", "pod0"]);
+      this.exec("derp", "ip", ["link", "set", "pod0", "up"]);
+    }
+    this.start("backend", "nginx", ["-c", this.file("backend/nginx.conf", nginxConfig(join(this.dir, "backend"), a.backend, this.options.headscale), 0o644)]);
 
     // The gateway: wg-quick on the rendered peer config, cluster DNS for HAProxy's run-time resolution, HAProxy.
     this.wireguardUp("home", GATEWAY_INTERFACE, this.home.artifacts["gateway-wg0.conf"]);
     const hosts = this.file("home/cluster-hosts", BACKEND_DOMAIN_NAMES.map((name) => `${a.backend} ${name}`).join("\n") + "\n", 0o644);
     this.start("home", "dnsmasq", ["--keep-in-foreground", "--no-resolv", "--no-hosts", `--addn-hosts=${hosts}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root", "--pid-file="]);
-    mkdirSync(`/etc/netns/${this.hosts.home.name}`, { recursive: true });
-    writeFileSync(`/etc/netns/${this.hosts.home.name}/resolv.conf`, "nameserver 127.0.0.1\n");
+    this.etcFile(this.hosts.home, "resolv.conf", "nameserver 127.0.0.1\n");
     this.start("home", "haproxy", ["-W", "-db", "-f", this.file("home/haproxy.cfg", this.home.artifacts["haproxy.cfg"])]);
 
     // The Headscale pod: the derp peer from the home plan's Secret, and STUN listening as Headscale's config says. Its
     // eth0 shares a network with the client, so an answer routed by the main table would reach it from the wrong address.
     this.wireguardUp("derp", DERP_INTERFACE, this.home.artifacts["derp-wg0.conf"]);
-    this.start("derp", process.execPath, ["-e", UDP_RESPONDER, JSON.stringify(stunListen(this.home.artifacts["headscale-config.yaml"]))]);
+    if (!this.options.headscale) this.start("derp", process.execPath, ["-e", UDP_RESPONDER, JSON.stringify(stunListen(this.home.artifacts["headscale-config.yaml"]))]);
     return this;
   }
 
   teardown(): void {
     for (const child of this.processes) child.kill("SIGKILL");
     for (const host of Object.values(this.hosts)) host.delete();
-    if (this.hosts.home) rmSync(`/etc/netns/${this.hosts.home.name}`, { recursive: true, force: true });
+    for (const dir of this.etcDirs) rmSync(dir, { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
