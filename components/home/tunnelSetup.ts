@@ -19,6 +19,17 @@ export function tunnelSetupExemptions(mainContainer: string): Record<string, str
 }
 
 /**
+ * The init container's command. Kubernetes may run an init container again in the same pod sandbox (after a kubelet
+ * restart), where wg0 still exists and wg-quick would refuse to start ("already exists"): the old interface goes first.
+ */
+export const TUNNEL_SETUP_COMMAND = ["sh", "-c", "ip link del wg0 2>/dev/null; exec wg-quick up /etc/wireguard/wg0.conf"];
+/**
+ * Without the kernel module wg-quick falls back to wireguard-go, a process that would die with the init container and
+ * take the tunnel with it: pointing the fallback nowhere makes such a node fail the pod, visibly.
+ */
+export const TUNNEL_SETUP_ENV = [{ name: "WG_QUICK_USERSPACE_IMPLEMENTATION", value: "/nonexistent" }];
+
+/**
  * The init container that brings up kernel WireGuard from a wg-quick config mounted at /etc/wireguard, before the
  * pod's main containers start. The interface and its policy routing stay in the pod's network namespace after it exits;
  * it alone has NET_ADMIN.
@@ -27,7 +38,8 @@ export function tunnelSetupContainer(image: string, volume: string): k8s.types.i
   return {
     name: "tunnel-setup",
     image,
-    command: ["wg-quick", "up", "/etc/wireguard/wg0.conf"],
+    command: TUNNEL_SETUP_COMMAND,
+    env: TUNNEL_SETUP_ENV,
     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsUser: 0, runAsNonRoot: false, capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] } },
     resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
     volumeMounts: [{ name: volume, mountPath: "/etc/wireguard", readOnly: true }],
