@@ -29,8 +29,8 @@ export interface AppSecretArgs {
 export const READ_BY_ANNOTATION = "homelab.dev/read-by";
 
 /**
- * A Secret an app's pod reads, filled from the operator's secret config. Not retained: it holds credentials, not
- * data, and a Secret left behind would keep the name taken when the app comes back; the values stay in the config.
+ * A Secret an app's pod reads, filled from the operator's secret config. Not retained: it holds credentials, which the
+ * operator can set again, not data, and a Secret left behind would keep its name taken when the app comes back.
  */
 export class AppSecret extends pulumi.ComponentResource {
   readonly resource: k8s.core.v1.Secret;

@@ -71,8 +71,8 @@ function parseValues(raw: string | undefined, problems: string[]): Values {
     }
     const entries = new Map<string, string | undefined>();
     for (const [key, value] of Object.entries(keys)) {
-      // A number or boolean is how ESC or `--path` may hand over a PIN or a flag; Kubernetes stores text either way.
       entries.set(key, undefined);
+      // A number or boolean is how ESC or `--path` may hand over a PIN or a flag; Kubernetes stores text either way.
       if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") problems.push(`${configKey(secret, key)}: must be a string (the value is not shown: it is secret)`);
       else if (String(value).length === 0) problems.push(`${configKey(secret, key)}: is empty; an app reading it would start without its credential`);
       else entries.set(key, String(value));
@@ -82,7 +82,7 @@ function parseValues(raw: string | undefined, problems: string[]): Values {
   return values;
 }
 
-/** A Secret name one namespace's apps read; the same name read from two namespaces would need two Secrets from one value. */
+/** Refuses a Secret name read from two namespaces: one appSecrets entry would have to fill two Secrets. Once per catalog field. */
 function sharedAcrossNamespaces(reads: AppSecretRead[]): string[] {
   const home = new Map<string, AppSecretRead>();
   const problems: string[] = [];
