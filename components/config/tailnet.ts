@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { containsAddress, parseCidr } from "./cidr";
 import { CommonRaw } from "./common";
 import { Problem } from "./parsing";
 import { anyCidr, boolean, DNS_LABEL, domain, image, ipAddress, json, text } from "./values";
@@ -94,6 +95,42 @@ function portsProblem(ports: string): string | undefined {
   return undefined;
 }
 
+/** Whether a destination ("host", "host:ports") lets a client reach the address on port 53, as the policy renders it. */
+function reachesDns(target: string, address: string, hosts: Record<string, string>, lanCidr: string): boolean {
+  const [host, ports] = target.split(":");
+  const cidr = parseCidr(host === "lan" ? lanCidr : (hosts[host] ?? ""));
+  if (!cidr || !containsAddress(cidr, address)) return false;
+  if (ports === undefined || ports === "*") return true;
+  return ports.split(",").some((part) => {
+    const [first, last = first] = part.split("-").map(Number);
+    return first <= 53 && 53 <= last;
+  });
+}
+
+/**
+ * Split DNS sends every query under a domain to its resolvers. One on the home LAN is reached through the subnet
+ * router, so the policy must let each group that has rules reach it on port 53, or their lookups there go unanswered
+ * (public names under the domain included: Tailscale forwards whatever is not an extra record).
+ */
+function splitDnsProblems(c: TailnetRaw): Problem[] {
+  const lan = parseCidr(c.lanCidr);
+  const { hosts, acls } = c.tailnet;
+  const groups = [...new Set(acls.flatMap((rule) => rule.from))];
+  const problems: Problem[] = [];
+  for (const [domain, resolvers] of Object.entries(c.headscaleSplitDns ?? {})) {
+    resolvers.forEach((resolver, i) => {
+      if (!lan || !containsAddress(lan, resolver)) return;
+      const unreached = groups.filter((group) => !acls.some((rule) => rule.from.includes(group) && rule.to.some((target) => reachesDns(target, resolver, hosts, c.lanCidr))));
+      if (unreached.length === 0) return;
+      problems.push({
+        key: `headscaleSplitDns.${domain}[${i}]`,
+        message: `"${resolver}" is on the home LAN, which tailnet clients reach only through the subnet router, and no tailnet.acls rule lets ${unreached.map((g) => `group ${g}`).join(", ")} reach it on port 53: their ${domain} lookups would go unanswered. Add a host for it to tailnet.hosts and a rule to "<host>:53" for each group`,
+      });
+    });
+  }
+  return problems;
+}
+
 /** Headscale's own rules, and the tailnet policy's references, checked before Headscale would refuse them. */
 export function headscaleProblems(c: TailnetRaw): Problem[] {
   const problems: Problem[] = [];
@@ -113,6 +150,7 @@ export function headscaleProblems(c: TailnetRaw): Problem[] {
       message: `is off and homelab:headscaleSplitDns does not cover ${unreached.join(", ")}; Tailscale clients would never ask the tailnet for these names. Turn it on (with homelab:headscaleNameservers), or add a split entry for ${c.domain}`,
     });
   }
+  problems.push(...splitDnsProblems(c));
   const routerImage = routerImageProblem(c.subnetRouterImage);
   if (routerImage) problems.push({ key: "subnetRouterImage", message: routerImage });
   const { users, groups, hosts, acls } = c.tailnet;

@@ -21,4 +21,29 @@ describe("tailnet config", () => {
     for (const host of BUILTIN_TAILNET_HOSTS) assert.match(refusal({ users: ["alice"], hosts: { [host]: "10.0.0.1/32" }, acls: [] }), new RegExp(`"${host}"`), host);
     assert.match(refusal({ users: [SUBNET_ROUTER_USER], groups: {}, acls: [] }), new RegExp(`"${SUBNET_ROUTER_USER}" is reserved`));
   });
+
+  describe("split DNS to a resolver on the LAN (D11): reached only through the subnet router, so the policy must allow it", () => {
+    const TAILNET = { users: ["alice", "bob"], groups: { admins: ["alice"], family: ["alice", "bob"] }, hosts: { nas: "192.168.1.20/32" }, acls: [{ from: ["admins"], to: ["lan"] }, { from: ["family"], to: ["services", "nas:445"] }] };
+    const parseWith = (tailnet: typeof TAILNET, resolvers: string[]) => () =>
+      parseHomeConfig({ ...validHomeRaw(), headscaleOverrideLocalDns: "false", headscaleSplitDns: JSON.stringify({ "example.com": resolvers }), tailnet: JSON.stringify(tailnet) });
+    const withDns = (ports: string) => ({ ...TAILNET, hosts: { ...TAILNET.hosts, dns: "192.168.1.53/32" }, acls: [...TAILNET.acls, { from: ["family"], to: [`dns${ports}`] }] });
+
+    it("refuses one that a group with rules cannot reach on port 53, naming the key, the resolver and the group", () => {
+      assert.throws(parseWith(TAILNET, ["192.168.1.53"]), (err: Error) => {
+        assert.match(err.message, /homelab:headscaleSplitDns\.example\.com\[0\]: "192\.168\.1\.53" is on the home LAN/);
+        assert.match(err.message, /lets group family reach it on port 53/, "admins reach the whole LAN; family does not");
+        assert.doesNotMatch(err.message, /group admins/);
+        return true;
+      });
+    });
+
+    it("accepts it once every group has a rule to it on 53, a range holding 53, or all ports", () => {
+      for (const ports of [":53", ":50-60", ":22,53", ""]) assert.doesNotThrow(parseWith(withDns(ports), ["192.168.1.53"]), ports);
+      assert.throws(parseWith(withDns(":443"), ["192.168.1.53"]), /headscaleSplitDns\.example\.com\[0\]/);
+    });
+
+    it("leaves resolvers off the LAN alone: clients reach them without the router", () => {
+      assert.doesNotThrow(parseWith(TAILNET, ["1.1.1.1"]));
+    });
+  });
 });
