@@ -83,10 +83,12 @@ describe("app secrets (homelab:appSecrets)", () => {
   it("names a key with a dot in brackets, as --path needs, and refuses catalog Secret names and keys Kubernetes would", () => {
     assert.deepEqual(resolveAppSecrets(undefined, [read("wiki-files", "config.json")], { standIns: true }).standIns, ['homelab:appSecrets.wiki-files["config.json"]']);
     assert.match(refusal(undefined, [read("wiki-files", "config.json")])[0], /--path 'appSecrets\.wiki-files\["config\.json"\]' <value>/);
-    const entry = (secretEnv: object, vpn?: object) => ({ services: JSON.stringify([...JSON.parse(validEdgeRaw().services), { name: "wiki", hostname: "wiki.example.com", exposure: "vpn", port: 3000, image: "ghcr.io/requarks/wiki:2.5.307", secretEnv, ...(vpn ? { vpn } : {}) }]) });
-    assert.match(edgeRefusal(entry({ DB: { secret: "Wiki.DB", key: "password" } })), /homelab:services\[6\]\.secretEnv\.DB\.secret: "Wiki\.DB" must be a Secret name: a DNS label/);
-    assert.match(edgeRefusal(entry({ DB: { secret: "wiki-db", key: "pass word" } })), /homelab:services\[6\]\.secretEnv\.DB\.key: "pass word" must be a Secret key: letters, digits, '-', '_' and '\.' only/);
-    assert.match(edgeRefusal(entry({}, { provider: "mullvad", credentialsSecret: "vpn_creds" })), /homelab:services\[6\]\.vpn\.credentialsSecret: "vpn_creds" must be a Secret name/);
+    const base = JSON.parse(validEdgeRaw().services) as object[];
+    const at = `homelab:services\\[${base.length}\\]`;
+    const entry = (secretEnv: object, vpn?: object) => ({ services: JSON.stringify([...base, { name: "wiki", hostname: "wiki.example.com", exposure: "vpn", port: 3000, image: "ghcr.io/requarks/wiki:2.5.307", secretEnv, ...(vpn ? { vpn } : {}) }]) });
+    assert.match(edgeRefusal(entry({ DB: { secret: "Wiki.DB", key: "password" } })), new RegExp(`${at}\\.secretEnv\\.DB\\.secret: "Wiki\\.DB" must be a Secret name: a DNS label`));
+    assert.match(edgeRefusal(entry({ DB: { secret: "wiki-db", key: "pass word" } })), new RegExp(`${at}\\.secretEnv\\.DB\\.key: "pass word" must be a Secret key: letters, digits, '-', '_' and '\\.' only`));
+    assert.match(edgeRefusal(entry({}, { provider: "mullvad", credentialsSecret: "vpn_creds" })), new RegExp(`${at}\\.vpn\\.credentialsSecret: "vpn_creds" must be a Secret name`));
   });
 
   it("stands in for keys not set when asked (offline only) and lists them, still refusing typos", async () => {
