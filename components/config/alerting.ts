@@ -52,6 +52,7 @@ export type AlertReceiver = ReceiverConfig & {
 
 /** Alertmanager's receivers, and their secrets by receiver name. */
 export interface AlertingSettings {
+  /** The receivers in the order configured, which is the order of their routes. */
   receivers: AlertReceiver[];
   /** Each receiver's URL or token, by receiver name; undefined when there are no receivers. */
   secrets?: pulumi.Output<Record<string, string>>;
