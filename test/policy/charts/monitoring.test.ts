@@ -1,4 +1,6 @@
 import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseHomeConfig } from "../../../components/config/schema";
 import { validHomeRaw } from "../../support/fixtures";
 import { monitoring, MONITORING_CHART_VERSIONS, nodeExporter } from "./renders";
@@ -7,6 +9,14 @@ describe("the monitoring charts' stand-ins", () => {
   it("mirror the chart versions the config defaults to", () => {
     const { kubePrometheusStackVersion, blackboxExporterVersion, ...unpinned } = validHomeRaw() as Record<string, unknown>;
     assert.deepEqual(parseHomeConfig(unpinned).monitoringCharts, MONITORING_CHART_VERSIONS, `${kubePrometheusStackVersion} ${blackboxExporterVersion}`);
+  });
+
+  it("have the tool script build the amtool of the Alertmanager the chart runs, so the config check is the cluster's", () => {
+    // kube-prometheus-stack 88.5.3 values.yaml, alertmanager.alertmanagerSpec.image.tag: revisit on every chart bump.
+    const chartAlertmanager = { "88.5.3": "v0.34.0" }[MONITORING_CHART_VERSIONS.kubePrometheusStack];
+    const script = readFileSync(join(__dirname, "../../../scripts/install-system-tools"), "utf8");
+    assert.equal(/^ALERTMANAGER_VERSION=(\S+)$/m.exec(script)?.[1], chartAlertmanager ?? "the chart's Alertmanager tag, not yet recorded here");
+    assert.match(script, /\[amtool\]="github\.com\/prometheus\/alertmanager\/cmd\/amtool@\$ALERTMANAGER_VERSION"/);
   });
 
   it("carry the chart's Certificate for the operator's TLS Secret, which the operator mounts", () => {
