@@ -13,7 +13,9 @@ import { ALERTMANAGER_SECRET, alertmanagerEgress } from "./monitoringAlerts";
 import {
   BLACKBOX_POD_LABEL,
   BLACKBOX_RELEASE,
+  KUBE_STATE_METRICS_POD_LABEL,
   NODE_EXPORTER_NAMESPACE,
+  OPERATOR_POD_LABEL,
   PROMETHEUS_POD_LABEL,
   PROMETHEUS_STACK_RELEASE,
   PrometheusStackSpec,
@@ -68,15 +70,20 @@ export function monitoringPolicies(args: Pick<MonitoringArgs, "entry" | "catalog
 
 /**
  * Cilium, because scraping reaches the nodes (kubelet, node-exporter on the host network) and the API server, which
- * NetworkPolicy ipBlocks do not match under Cilium; the "cluster" entity covers them and every pod. The operator's
- * admission webhook is called by the API server.
+ * NetworkPolicy ipBlocks do not match under Cilium. Only Prometheus scrapes, so only it reaches the "cluster" entity
+ * (every pod, node and the API server); the operator and kube-state-metrics reach the API server alone, which calls the
+ * operator's admission webhook. Alertmanager and the blackbox exporter get nothing in the cluster beyond the namespace.
  */
-export function monitoringClusterPolicy(): NonNullable<ICiliumNetworkPolicy["spec"]> {
-  return {
-    endpointSelector: {},
-    egress: [{ toEntities: ["cluster"] }],
-    ingress: [{ fromEntities: ["kube-apiserver"], toPorts: [{ ports: [{ port: "10250", protocol: "TCP" }] }] }],
-  };
+export function monitoringClusterPolicies(): { name: string; spec: NonNullable<ICiliumNetworkPolicy["spec"]> }[] {
+  const toApiServer = { toEntities: ["kube-apiserver"] };
+  return [
+    { name: "cluster", spec: { endpointSelector: { matchLabels: PROMETHEUS_POD_LABEL }, egress: [{ toEntities: ["cluster"] }] } },
+    {
+      name: "operator-apiserver",
+      spec: { endpointSelector: { matchLabels: OPERATOR_POD_LABEL }, egress: [toApiServer], ingress: [{ fromEntities: ["kube-apiserver"], toPorts: [{ ports: [{ port: "10250", protocol: "TCP" }] }] }] },
+    },
+    { name: "kube-state-metrics-apiserver", spec: { endpointSelector: { matchLabels: KUBE_STATE_METRICS_POD_LABEL }, egress: [toApiServer] } },
+  ];
 }
 
 /**
@@ -131,11 +138,13 @@ export class Monitoring extends pulumi.ComponentResource {
 
     registerNetworkPolicies(name, MONITORING_NAMESPACE, monitoringPolicies(args), inNamespace);
     registerNetworkPolicies(`${name}-node-exporter`, NODE_EXPORTER_NAMESPACE, namespacePolicies(), { parent: this, dependsOn: [nodeNamespace] });
-    typedCustomResource<ICiliumNetworkPolicy>(
-      `${name}-cluster`,
-      { apiVersion: "cilium.io/v2", kind: "CiliumNetworkPolicy", metadata: { name: "monitoring-cluster", namespace: MONITORING_NAMESPACE }, spec: monitoringClusterPolicy() },
-      inNamespace,
-    );
+    for (const policy of monitoringClusterPolicies()) {
+      typedCustomResource<ICiliumNetworkPolicy>(
+        `${name}-${policy.name}`,
+        { apiVersion: "cilium.io/v2", kind: "CiliumNetworkPolicy", metadata: { name: `${MONITORING_NAMESPACE}-${policy.name}`, namespace: MONITORING_NAMESPACE }, spec: policy.spec },
+        inNamespace,
+      );
+    }
 
     // Probe and ServiceMonitor kinds exist once the chart has installed their CRDs.
     const afterCrds = { parent: this, dependsOn: [stack] };

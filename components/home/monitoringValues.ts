@@ -13,6 +13,9 @@ export const NODE_EXPORTER_NAMESPACE = "node-exporter";
 /** The Prometheus pods' name label, as the operator sets it. */
 export const PROMETHEUS_POD_LABEL = { "app.kubernetes.io/name": "prometheus" };
 export const BLACKBOX_POD_LABEL = { "app.kubernetes.io/name": "prometheus-blackbox-exporter" };
+/** The operator's and kube-state-metrics' pod labels (kube-prometheus-stack 88.5.3, its deployment templates). */
+export const OPERATOR_POD_LABEL = { app: `${PROMETHEUS_STACK_RELEASE}-operator` };
+export const KUBE_STATE_METRICS_POD_LABEL = { "app.kubernetes.io/name": "kube-state-metrics" };
 export const BLACKBOX_PORT = 9115;
 /** The Probes' job labels, which their alert rules select. */
 export const PUBLIC_PROBE_JOBS = { https: "public-https", tcp: "public-tcp" } as const;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { appNamespace } from "../../components/config/catalog";
 import { parseHomeConfig, RESERVED_NAMESPACES, ServiceConfig } from "../../components/config/schema";
-import { monitoringClusterPolicy, monitoringPolicies } from "../../components/home/monitoring";
+import { monitoringClusterPolicies, monitoringPolicies } from "../../components/home/monitoring";
 import { NODE_EXPORTER_NAMESPACE, PROBE_MODULES, PUBLIC_PROBE_ALERTS, PUBLIC_PROBE_JOBS, publicProbes, renderBlackboxValues, renderPrometheusStackValues } from "../../components/home/monitoringValues";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
 import { validEdgeRaw, validHomeRaw } from "../support/fixtures";
@@ -114,7 +114,13 @@ describe("monitoring", function () {
     assert.deepEqual(byName["prometheus-from-clients"].ingress[0].from, [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "grafana" } } }]);
     assert.deepEqual(byName["prometheus-from-traefik"].ingress[0].ports, [{ protocol: "TCP", port: 9090 }]);
     assert.deepEqual(byName["blackbox-to-internet"].egress[0].ports, [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 25565 }]);
-    assert.deepEqual(monitoringClusterPolicy().egress, [{ toEntities: ["cluster"] }]);
+    const cilium = Object.fromEntries(monitoringClusterPolicies().map((p) => [p.name, p.spec]));
+    // Labels as kube-prometheus-stack 88.5.3 renders the pods (prometheus/service.yaml's selector, the deployments').
+    assert.deepEqual(cilium.cluster, { endpointSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } }, egress: [{ toEntities: ["cluster"] }] }, "only Prometheus scrapes the cluster");
+    assert.deepEqual(cilium["operator-apiserver"].endpointSelector, { matchLabels: { app: "kube-prometheus-stack-operator" } });
+    assert.deepEqual(cilium["kube-state-metrics-apiserver"].endpointSelector, { matchLabels: { "app.kubernetes.io/name": "kube-state-metrics" } });
+    for (const name of ["operator-apiserver", "kube-state-metrics-apiserver"]) assert.deepEqual(cilium[name].egress, [{ toEntities: ["kube-apiserver"] }], name);
+    assert.ok(Object.values(cilium).every((spec) => Object.keys(spec.endpointSelector!.matchLabels ?? {}).length > 0), "no policy selects every pod, Alertmanager's included");
     assert.equal(byName["alertmanager-to-receivers"], undefined, "no receivers, no way out for Alertmanager");
   });
 
