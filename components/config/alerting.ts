@@ -61,10 +61,14 @@ export interface AlertingSettings {
 const HIDDEN = "(the value is secret, not shown)";
 /**
  * What the offline plan reads for a `secure:` value it cannot decrypt (tools/offline/stackConfig.ts SECRET_PLACEHOLDER).
- * Only there, under Pulumi's mock monitor, is it taken unchecked, a URL's port assumed 443; a real engine checks all.
+ * It is taken unchecked, a URL's port assumed 443, only without a real engine: under Pulumi's mock monitor, or with no
+ * monitor at all (the plan parses the config before its run, for the pack's config). A real engine checks every value.
  */
 export const OFFLINE_SECRET = "[secret]";
-const underMocks = () => getMonitor() instanceof MockMonitor;
+const withoutEngine = () => {
+  const monitor = getMonitor();
+  return monitor === undefined || monitor instanceof MockMonitor;
+};
 const setCommand = (name: string, what: string) => `pulumi config set --stack home --secret --path '${ALERT_SECRETS_KEY}.${name}' '<${what}>'`;
 
 /** The port of an http(s) URL, or a reason it is not one; the reason never repeats the URL, which is secret. */
@@ -110,7 +114,7 @@ function secretMap(raw: unknown): Record<string, unknown> | undefined {
  * its kind. Messages name the key and what is allowed but never the value, and the values leave here as a secret.
  * `offline` says whether this is the offline plan, whose stand-ins for undecrypted values go unchecked.
  */
-export function alertingSettings(receivers: ReceiverConfig[], rawSecrets: unknown, offline = underMocks()): AlertingSettings {
+export function alertingSettings(receivers: ReceiverConfig[], rawSecrets: unknown, offline = withoutEngine()): AlertingSettings {
   const undecrypted = (value: unknown) => offline && value === OFFLINE_SECRET;
   const key = (name?: string) => `${PROJECT}:${ALERT_SECRETS_KEY}${name ? `.${name}` : ""}`;
   const problems: string[] = [];
