@@ -75,7 +75,7 @@ export function monitoringPolicies(args: Pick<MonitoringArgs, "entry" | "catalog
  * operator's admission webhook. Alertmanager and the blackbox exporter get nothing in the cluster beyond the namespace.
  */
 export function monitoringClusterPolicies(): { name: string; spec: NonNullable<ICiliumNetworkPolicy["spec"]> }[] {
-  const toApiServer = { toEntities: ["kube-apiserver"] };
+  const toApiServer = { toEntities: ["kube-apiserver" as const] };
   return [
     { name: "cluster", spec: { endpointSelector: { matchLabels: PROMETHEUS_POD_LABEL }, egress: [{ toEntities: ["cluster"] }] } },
     {
