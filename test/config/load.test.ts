@@ -48,22 +48,28 @@ describe("config loading", () => {
   });
 
   it("refuses an app secret the catalog reads but the config lacks under a real engine, before any resource", () => {
-    // No mock monitor, as under `pulumi up`: the program reads PULUMI_CONFIG, and the shipped qbittorrent reads its VPN keys.
+    // No mock monitor, as under `pulumi up`; the shipped qbittorrent reads its VPN keys. One process tries both configs.
     const script = [
+      'const { runtime } = require("@pulumi/pulumi");',
       `const { loadAppSecrets, loadHomeConfig } = require(${JSON.stringify(join(ROOT, "components/config/load"))});`,
       `const { appSecretReads } = require(${JSON.stringify(join(ROOT, "components/apps/appSecret"))});`,
-      "const loaded = loadAppSecrets(appSecretReads(loadHomeConfig().services));",
-      "console.log(JSON.stringify({ standIns: loaded.standIns, secrets: loaded.secrets.map((s) => `${s.namespace}/${s.name}`) }));",
+      "for (const config of JSON.parse(process.env.CONFIGS)) {",
+      "  runtime.setAllConfig(config);",
+      "  try {",
+      "    const loaded = loadAppSecrets(appSecretReads(loadHomeConfig().services));",
+      "    console.log(JSON.stringify({ standIns: loaded.standIns, secrets: loaded.secrets.map((s) => `${s.namespace}/${s.name}`) }));",
+      "  } catch (err) {",
+      "    console.log(JSON.stringify({ refused: err.message }));",
+      "  }",
+      "}",
     ].join("\n");
     // The shipped example's placeholder values are refused first under a real engine; a real domain gets past them.
     const real = Object.fromEntries(Object.entries(loadPlanConfig("home", ROOT).config).map(([k, v]) => [k, v.replace(/example\.com/g, "mylab.net")]));
-    const run = (config: Record<string, string>) =>
-      spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PULUMI_CONFIG: JSON.stringify(config) } });
-    const missing = run(real);
-    assert.notEqual(missing.status, 0);
-    assert.match(missing.stderr, /homelab:appSecrets\.qbittorrent-vpn\.wireguard_private_key is required but not set: read by "qbittorrent" \(Gluetun's WIREGUARD_PRIVATE_KEY/);
-    const set = run({ ...real, "homelab:appSecrets": JSON.stringify({ "qbittorrent-vpn": { wireguard_private_key: "k", wireguard_addresses: "10.64.0.2/32" } }) });
-    assert.equal(set.status, 0, set.stderr);
-    assert.deepEqual(JSON.parse(set.stdout), { standIns: [], secrets: ["qbittorrent/qbittorrent-vpn"] });
+    const set = { ...real, "homelab:appSecrets": JSON.stringify({ "qbittorrent-vpn": { wireguard_private_key: "k", wireguard_addresses: "10.64.0.2/32" } }) };
+    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CONFIGS: JSON.stringify([real, set]) } });
+    assert.equal(result.status, 0, result.stderr);
+    const [missing, loaded] = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    assert.match(missing.refused, /homelab:appSecrets\.qbittorrent-vpn\.wireguard_private_key is required but not set: read by "qbittorrent" \(Gluetun's WIREGUARD_PRIVATE_KEY/);
+    assert.deepEqual(loaded, { standIns: [], secrets: ["qbittorrent/qbittorrent-vpn"] });
   });
 });
