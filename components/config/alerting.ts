@@ -6,7 +6,7 @@ import { ConfigError, PROJECT } from "./parsing";
 import { boolean, DNS_LABEL, json, text } from "./values";
 
 /** The Alertmanager integrations a receiver can be; each reads its one secret (a URL or a token) from a file. */
-export const ALERT_RECEIVER_TYPES = ["webhook", "telegram", "slack"] as const;
+export const ALERT_RECEIVER_TYPES = ["webhook", "telegram", "slack", "email"] as const;
 export type AlertReceiverType = (typeof ALERT_RECEIVER_TYPES)[number];
 /** The severities kube-prometheus-stack's rules and this program's own use. */
 export const ALERT_SEVERITIES = ["critical", "warning", "info"] as const;
@@ -16,12 +16,13 @@ export const NULL_RECEIVER = "null";
 export const ALERT_SECRETS_KEY = "alertReceiverSecrets";
 
 /** What each kind keeps secret, for the messages that ask for it. */
-const SECRET_OF: Record<AlertReceiverType, string> = { webhook: "URL", telegram: "bot token", slack: "incoming-webhook URL" };
+const SECRET_OF: Record<AlertReceiverType, string> = { webhook: "URL", telegram: "bot token", slack: "incoming-webhook URL", email: "SMTP password" };
 
 const chatId = z.preprocess(
   (v) => (typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
   z.number({ error: "must be a Telegram chat id, a whole number (negative for groups)" }).int("must be a whole number").refine((v) => v !== 0 && Number.isSafeInteger(v), "must be a Telegram chat id, a non-zero whole number"),
 );
+const address = () => text().regex(/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/, 'must be an email address such as "alerts@example.com"');
 const common = {
   name: text().regex(DNS_LABEL, "must be a DNS label: it names the receiver and its key in the Secret"),
   severities: z.array(z.enum(ALERT_SEVERITIES, { error: `must be one of ${ALERT_SEVERITIES.join(", ")}` })).min(1, "must list at least one severity").default(["critical", "warning"]),
@@ -33,13 +34,21 @@ const receiverSchema = z.discriminatedUnion(
     z.strictObject({ ...common, type: z.literal("webhook") }),
     z.strictObject({ ...common, type: z.literal("telegram"), chatId }),
     z.strictObject({ ...common, type: z.literal("slack"), channel: text().optional() }),
+    z.strictObject({
+      ...common,
+      type: z.literal("email"),
+      to: address(),
+      from: address(),
+      smarthost: text().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be "host:port" of the SMTP server, such as "smtp.example.com:587"'),
+      username: text(),
+    }),
   ],
   { error: `must have a type, one of ${ALERT_RECEIVER_TYPES.join(", ")}` },
 );
 
 /** The home stack's key for Alertmanager's receivers; their secrets come from alertReceiverSecrets, outside the schema. */
 export const alertingShape = {
-  /** Where alerts go: webhook, Telegram or Slack receivers, each with the severities it is sent. */
+  /** Where alerts go: webhook, Telegram, Slack or email receivers, each with the severities it is sent. */
   alertReceivers: json(z.array(receiverSchema, { error: "must be a list of receivers" })).default([]),
 };
 type ReceiverConfig = z.infer<typeof receiverSchema>;
@@ -94,6 +103,8 @@ function receiverPort(receiver: ReceiverConfig, secret: string): number | string
     case "telegram":
       // The Bot API's token form, as BotFather issues it; Alertmanager reaches api.telegram.org over HTTPS.
       return /^\d+:[A-Za-z0-9_-]{30,}$/.test(secret.trim()) ? 443 : 'must be a bot token as BotFather gives it, "<digits>:<30 or more letters, digits, - or _>"';
+    case "email":
+      return secret.trim() ? Number(receiver.smarthost.split(":")[1]) : "must not be empty";
   }
 }
 

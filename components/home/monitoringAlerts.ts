@@ -20,6 +20,8 @@ function integration(receiver: AlertReceiver): Record<string, unknown> {
       return { telegram_configs: [{ send_resolved, bot_token_file: secretFile(receiver), chat_id: receiver.chatId }] };
     case "slack":
       return { slack_configs: [{ send_resolved, api_url_file: secretFile(receiver), ...(receiver.channel ? { channel: receiver.channel } : {}) }] };
+    case "email":
+      return { email_configs: [{ send_resolved, to: receiver.to, from: receiver.from, smarthost: receiver.smarthost, auth_username: receiver.username, auth_password_file: secretFile(receiver) }] };
   }
 }
 

@@ -44,6 +44,11 @@ describe("alerting config", function () {
     const secrets = await valueOf(alerting.secrets!);
     assert.deepEqual(secrets, { value: { ops: HOOK, phone: TOKEN }, secret: true }, "trimmed, as a file Alertmanager reads should be");
     assert.equal(parse([{ name: "plain", type: "webhook" }], { plain: "http://10.0.0.1/hook" }).alerting.receivers[0].port, 80);
+    const mail = { name: "mail", type: "email", to: "me@example.org", from: "alerts@example.org", smarthost: "smtp.example.org:465", username: "alerts" };
+    assert.equal(parse([mail], { mail: "app-password" }).alerting.receivers[0].port, 465, "the smarthost's port");
+    assert.match(refusal([{ ...mail, smarthost: "smtp.example.org" }], { mail: "x" }), /homelab:alertReceivers\[0\]\.smarthost: "smtp\.example\.org" must be "host:port" of the SMTP server/);
+    assert.match(refusal([{ ...mail, to: "me" }], { mail: "x" }), /homelab:alertReceivers\[0\]\.to: "me" must be an email address/);
+    assert.match(refusal([mail], {}), /alertReceiverSecrets\.mail is required but not set: receiver "mail" \(email\) needs its SMTP password/);
   });
 
   it("refuses an unknown type, a bad severity, a duplicate name and a stray field, naming the key and what is allowed", () => {

@@ -12,6 +12,7 @@ const RECEIVERS: AlertReceiver[] = [
   { name: "ops", type: "webhook", severities: ["critical", "warning"], sendResolved: true, port: 8443 },
   { name: "phone", type: "telegram", chatId: -1001234567890, severities: ["critical"], sendResolved: true, port: 443 },
   { name: "team", type: "slack", channel: "#alerts", severities: ["warning", "info"], sendResolved: false, port: 443 },
+  { name: "mail", type: "email", to: "me@example.org", from: "alerts@example.org", smarthost: "smtp.example.org:587", username: "alerts", severities: ["critical"], sendResolved: true, port: 587 },
 ];
 
 function writeConfig(config: unknown): string {
@@ -30,6 +31,7 @@ describe("Alertmanager's receivers", () => {
     assert.deepEqual(receivers.find((r) => r.name === "ops")!.webhook_configs, [{ send_resolved: true, url_file: file("ops") }]);
     assert.deepEqual(receivers.find((r) => r.name === "phone")!.telegram_configs, [{ send_resolved: true, bot_token_file: file("phone"), chat_id: -1001234567890 }]);
     assert.deepEqual(receivers.find((r) => r.name === "team")!.slack_configs, [{ send_resolved: false, api_url_file: file("team"), channel: "#alerts" }]);
+    assert.deepEqual(receivers.find((r) => r.name === "mail")!.email_configs, [{ send_resolved: true, to: "me@example.org", from: "alerts@example.org", smarthost: "smtp.example.org:587", auth_username: "alerts", auth_password_file: file("mail") }]);
     // kube-prometheus-stack 88.5.3 templates/alertmanager/alertmanager.yaml copies alertmanagerSpec.secrets into the
     // Alertmanager object, whose operator mounts each under /etc/alertmanager/secrets/<name>.
     const values = renderAlertmanagerValues(RECEIVERS, {}) as any;
@@ -40,8 +42,8 @@ describe("Alertmanager's receivers", () => {
   it("is a config the real amtool accepts, routing each severity to its receivers and Watchdog to no one", function () {
     requireRealTools(this, ["amtool"]);
     const file = writeConfig(renderAlertmanagerConfig(RECEIVERS));
-    assert.match(run("amtool", ["check-config", file]), /SUCCESS[\s\S]*4 receivers/);
-    assert.equal(routedTo(file, ["severity=critical", "alertname=PublicEndpointDown"]), "ops,phone");
+    assert.match(run("amtool", ["check-config", file]), /SUCCESS[\s\S]*5 receivers/);
+    assert.equal(routedTo(file, ["severity=critical", "alertname=PublicEndpointDown"]), "ops,phone,mail");
     assert.equal(routedTo(file, ["severity=warning", "alertname=PublicCertificateExpiresSoon"]), "ops,team");
     assert.equal(routedTo(file, ["severity=info", "alertname=KubeletTooManyPods"]), "team");
     assert.equal(routedTo(file, ["severity=none", "alertname=Watchdog"]), "null");
@@ -60,7 +62,7 @@ describe("Alertmanager's receivers", () => {
     assert.deepEqual(rest, []);
     assert.deepEqual(policy.spec.podSelector, { matchLabels: ALERTMANAGER_POD_LABEL });
     assert.deepEqual(policy.spec.policyTypes, ["Egress"]);
-    assert.deepEqual(policy.spec.egress, [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NOT_INTERNET } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 8443 }] }]);
+    assert.deepEqual(policy.spec.egress, [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NOT_INTERNET } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 587 }, { protocol: "TCP", port: 8443 }] }]);
     assert.deepEqual(alertmanagerEgress([]), []);
   });
 });
