@@ -70,7 +70,7 @@ export interface AlertingSettings {
 const HIDDEN = "(the value is secret, not shown)";
 /**
  * What the offline plan reads for a `secure:` value it cannot decrypt (tools/offline/stackConfig.ts SECRET_PLACEHOLDER).
- * It is taken unchecked, a URL's port assumed 443, only without a real engine: under Pulumi's mock monitor, or with no
+ * It is taken unchecked, a URL's port assumed 443 (email's is in the plain smarthost), only without a real engine: under Pulumi's mock monitor, or with no
  * monitor at all (the plan parses the config before its run, for the pack's config). A real engine checks every value.
  */
 export const OFFLINE_SECRET = "[secret]";
@@ -93,6 +93,8 @@ function urlPort(value: string, httpsOnly: boolean): number | string {
   return url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
 }
 
+const smarthostPort = (receiver: Extract<ReceiverConfig, { type: "email" }>) => Number(receiver.smarthost.split(":")[1]);
+
 /** Where a receiver's traffic goes, from its secret; or why the secret cannot be one for its kind. */
 function receiverPort(receiver: ReceiverConfig, secret: string): number | string {
   switch (receiver.type) {
@@ -104,7 +106,7 @@ function receiverPort(receiver: ReceiverConfig, secret: string): number | string
       // The Bot API's token form, as BotFather issues it; Alertmanager reaches api.telegram.org over HTTPS.
       return /^\d+:[A-Za-z0-9_-]{30,}$/.test(secret.trim()) ? 443 : 'must be a bot token as BotFather gives it, "<digits>:<30 or more letters, digits, - or _>"';
     case "email":
-      return secret.trim() ? Number(receiver.smarthost.split(":")[1]) : "must not be empty";
+      return secret.trim() ? smarthostPort(receiver) : "must not be empty";
   }
 }
 
@@ -143,7 +145,8 @@ export function alertingSettings(receivers: ReceiverConfig[], rawSecrets: unknow
       problems.push(`${key(r.name)} is required but not set: receiver "${r.name}" (${r.type}) needs its ${SECRET_OF[r.type]}; set it with ${setCommand(r.name, SECRET_OF[r.type])}`);
       return 0;
     }
-    const port = undecrypted(secret) ? 443 : typeof secret === "string" ? receiverPort(r, secret) : "must be a string";
+    const unseen = r.type === "email" ? smarthostPort(r) : 443;
+    const port = undecrypted(secret) ? unseen : typeof secret === "string" ? receiverPort(r, secret) : "must be a string";
     if (typeof port === "string") problems.push(`${key(r.name)}: ${HIDDEN} ${port}, as receiver "${r.name}" is ${r.type}`);
     return typeof port === "number" ? port : 0;
   });

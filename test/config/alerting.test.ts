@@ -74,6 +74,8 @@ describe("alerting config", function () {
     assert.throws(real({ ops: OFFLINE_SECRET, phone: TOKEN }), /alertReceiverSecrets\.ops: .* must be a URL/);
     assert.throws(real(OFFLINE_SECRET), /homelab:alertReceiverSecrets: .* must be an object/);
     assert.equal(alertingSettings(parsed, OFFLINE_SECRET, true).receivers.length, 2, "offline, the whole key's stand-in stands for every receiver's");
+    const mail = parse([{ name: "mail", type: "email", to: "me@example.org", from: "alerts@example.org", smarthost: "smtp.example.org:465", username: "alerts" }], { mail: "pw" }).alerting.receivers;
+    assert.equal(alertingSettings(mail, { mail: OFFLINE_SECRET }, true).receivers[0].port, 465, "an email receiver's port is plain config, stand-in or not");
   });
 
   it("plans offline with the stand-ins of secure values, each leaf or the whole key, and still counts the receivers", async () => {
