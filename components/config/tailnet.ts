@@ -32,8 +32,8 @@ export const tailnetShape = {
   subnetRouterImage: image().default("docker.io/tailscale/tailscale:v1.98.10"),
   /** Runs the Headscale CLI in Headscale's pod through kubectl exec; needs kubectl, sh and jq. */
   headscaleBootstrapImage: image().default("docker.io/alpine/k8s:1.33.4"),
-  /** Headplane, the web UI a component: headplane entry runs; 0.6.0 is the release made for Headscale 0.26. */
-  headplaneImage: image().default("ghcr.io/tale/headplane:0.6.0"),
+  /** Headplane, the web UI a component: headplane entry runs; refused against a Headscale no Headplane release supports. */
+  headplaneImage: image().default("ghcr.io/tale/headplane:0.6.3"),
 };
 const tailnetSchema = z.object(tailnetShape);
 /** The tailnet keys as parsed, beside the project-level ones they are checked against. */
@@ -65,18 +65,55 @@ export const BUILTIN_TAILNET_HOSTS = ["lan", "services"] as const;
 /** The Headscale user the subnet router registers as. */
 export const SUBNET_ROUTER_USER = "subnet-router";
 
+/** An image tag's version as [major, minor, patch], or undefined for a digest or another tag form. */
+function tagVersion(image: string): number[] | undefined {
+  const tag = /:v?(\d+)\.(\d+)\.(\d+)$/.exec(image);
+  return tag ? tag.slice(1).map(Number) : undefined;
+}
+
+/** Negative, zero or positive as version a is older than, equal to or newer than b. */
+function compareVersions(a: number[], b: number[]): number {
+  const i = a.findIndex((part, j) => part !== b[j]);
+  return i < 0 ? 0 : a[i] - b[i];
+}
+
 /** The first Tailscale release whose containerboot makes no kube client when TS_KUBE_SECRET is empty (commit 8890c3c41). */
 const ROUTER_MIN_TAILSCALE = [1, 96, 0];
 
 /** Why a router image tag would crash-loop without a service-account token, or undefined (a digest cannot be told). */
 function routerImageProblem(image: string): string | undefined {
-  const tag = /:v?(\d+)\.(\d+)\.(\d+)$/.exec(image);
-  if (!tag) return undefined;
-  const version = tag.slice(1).map(Number);
-  const older = version[0] !== ROUTER_MIN_TAILSCALE[0] ? version[0] < ROUTER_MIN_TAILSCALE[0] : version[1] !== ROUTER_MIN_TAILSCALE[1] ? version[1] < ROUTER_MIN_TAILSCALE[1] : version[2] < ROUTER_MIN_TAILSCALE[2];
-  return older
+  const version = tagVersion(image);
+  return version && compareVersions(version, ROUTER_MIN_TAILSCALE) < 0
     ? `"${image}" is older than Tailscale v${ROUTER_MIN_TAILSCALE.join(".")}: its containerboot opens the Kubernetes client whenever it runs in a pod, and exits without the service-account token the router does not mount. Use v${ROUTER_MIN_TAILSCALE.join(".")} or later`
     : undefined;
+}
+
+/**
+ * Headplane releases against Headscale's, checked 2026-12-01 (tale/headplane CHANGELOG.md and
+ * app/openapi-canonical-families.json at v0.6.3; v0.7.0-beta.4 is a beta and also stops at 0.28): no release before
+ * 0.6.3 is free of published advisories (GHSA-wrqq-v7qw-r5w7 fixed in 0.6.1, GHSA-vgj6-hcf2-fqf6 in 0.6.3), and the
+ * newest, 0.6.3, knows Headscale 0.26.0 to 0.28.x.
+ */
+export const HEADPLANE_SUPPORT = { minHeadplane: [0, 6, 3], headscale: { from: [0, 26, 0], below: [0, 29, 0] } };
+
+/** Why the catalog's Headplane entry may not run with these images, or undefined. */
+function headplaneProblems(c: TailnetRaw): Problem[] {
+  const entry = c.services.findIndex((s) => s.component === "headplane");
+  if (entry < 0) return [];
+  const problems: Problem[] = [];
+  const headplane = tagVersion(c.headplaneImage);
+  if (headplane && compareVersions(headplane, HEADPLANE_SUPPORT.minHeadplane) < 0) {
+    problems.push({ key: "headplaneImage", message: `"${c.headplaneImage}" has published security advisories (GHSA-wrqq-v7qw-r5w7 before 0.6.1: session cookies expose the Headscale API key; GHSA-vgj6-hcf2-fqf6 before 0.6.3: an RBAC bypass). Use ${HEADPLANE_SUPPORT.minHeadplane.join(".")} or later` });
+  }
+  const headscale = tagVersion(c.headscaleImage);
+  const { from, below } = HEADPLANE_SUPPORT.headscale;
+  if (headscale && (compareVersions(headscale, from) < 0 || compareVersions(headscale, below) >= 0)) {
+    problems.push({
+      key: `services[${entry}].component`,
+      message: `"headplane" runs Headplane, but no Headplane release supports Headscale ${headscale.join(".")} (homelab:headscaleImage); the newest, ${HEADPLANE_SUPPORT.minHeadplane.join(".")}, supports ${from.slice(0, 2).join(".")} up to but not including ${below.slice(0, 2).join(".")}. Remove this entry, and manage the tailnet with the headscale CLI, until a release supports it`,
+    });
+  }
+  return problems;
 }
 
 /**
@@ -150,7 +187,7 @@ export function headscaleProblems(c: TailnetRaw): Problem[] {
       message: `is off and homelab:headscaleSplitDns does not cover ${unreached.join(", ")}; Tailscale clients would never ask the tailnet for these names. Turn it on (with homelab:headscaleNameservers), or add a split entry for ${c.domain}`,
     });
   }
-  problems.push(...splitDnsProblems(c));
+  problems.push(...splitDnsProblems(c), ...headplaneProblems(c));
   const routerImage = routerImageProblem(c.subnetRouterImage);
   if (routerImage) problems.push({ key: "subnetRouterImage", message: routerImage });
   const { users, groups, hosts, acls } = c.tailnet;

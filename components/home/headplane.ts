@@ -94,10 +94,8 @@ export class Headplane extends pulumi.ComponentResource {
                 {
                   name: "headplane",
                   image: args.image,
-                  env: [
-                    { name: "HEADPLANE_LOAD_ENV_OVERRIDES", value: "true" },
-                    { name: COOKIE_SECRET_ENV, valueFrom: { secretKeyRef: { name: "headplane-cookie-secret", key: "secret" } } },
-                  ],
+                  // Headplane merges every HEADPLANE_* variable over the file before it validates (0.6.2 on).
+                  env: [{ name: COOKIE_SECRET_ENV, valueFrom: { secretKeyRef: { name: "headplane-cookie-secret", key: "secret" } } }],
                   ports: [{ name: "http", containerPort: entry.port }],
                   securityContext: RESTRICTED_CONTAINER,
                   resources: { requests: { cpu: "20m", memory: "96Mi" }, limits: { memory: "384Mi" } },

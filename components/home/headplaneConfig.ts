@@ -8,7 +8,7 @@ export const HEADPLANE_PATHS = {
 } as const;
 /** Headplane serves every page under this prefix; the route sends the bare host there. */
 export const HEADPLANE_PREFIX = "/admin";
-/** The variable that carries the cookie secret, merged over the file once env overrides are on. */
+/** The variable that carries the cookie secret, which Headplane merges over the file before validating it. */
 export const COOKIE_SECRET_ENV = "HEADPLANE_SERVER__COOKIE_SECRET";
 /** Headplane wants a cookie secret of exactly this many characters. */
 export const COOKIE_SECRET_LENGTH = 32;
@@ -23,8 +23,8 @@ export interface HeadplaneConfigSpec {
 }
 
 /**
- * Headplane's config.yaml (for the pinned 0.6.0), as an object. The cookie secret stays out of it (it comes from a
- * Secret through the environment), and so does every integration: Headscale's config belongs to this program, so the
+ * Headplane's config.yaml (for the pinned 0.6.3), as an object. The cookie secret stays out of it (it comes from a
+ * Secret through the environment, merged over the file before validation: app/server/config/load.ts at v0.6.3), and so does every integration: Headscale's config belongs to this program, so the
  * UI shows it read-only and never restarts Headscale. Strict checking is off because the file is checked here against
  * Headscale's own schema; a key Headplane does not know should not lock the UI out.
  */

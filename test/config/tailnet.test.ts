@@ -46,4 +46,31 @@ describe("tailnet config", () => {
       assert.doesNotThrow(parseWith(TAILNET, ["1.1.1.1"]));
     });
   });
+
+  describe("Headplane against the pinned Headscale (D2, D5: no release supports 0.29, and older ones have advisories)", () => {
+    // The fixture's catalog has Headplane; its Headscale pin is replaced by each case's, or the default.
+    const withHeadplane = (overrides: Record<string, string> = {}) => () => {
+      const { headscaleImage, ...raw } = validHomeRaw();
+      void headscaleImage;
+      return parseHomeConfig({ ...raw, ...overrides });
+    };
+
+    it("refuses a headplane entry beside the default Headscale, naming the entry, the version and what is supported", () => {
+      assert.throws(withHeadplane(), /homelab:services\[5\]\.component: "headplane" runs Headplane, but no Headplane release supports Headscale 0\.29\.2 \(homelab:headscaleImage\); the newest, 0\.6\.3, supports 0\.26 up to but not including 0\.29/);
+    });
+
+    it("runs the newest release beside a Headscale it supports, and refuses one with advisories", () => {
+      const headscale28 = { headscaleImage: "docker.io/headscale/headscale:v0.28.0" };
+      assert.equal(withHeadplane(headscale28)().headscale.images.headplane, "ghcr.io/tale/headplane:0.6.3");
+      for (const old of ["0.6.0", "0.6.2"]) assert.throws(withHeadplane({ ...headscale28, headplaneImage: `ghcr.io/tale/headplane:${old}` }), new RegExp(`homelab:headplaneImage: "ghcr\\.io/tale/headplane:${old.replace(/\./g, "\\.")}" has published security advisories`), old);
+      assert.throws(withHeadplane({ headscaleImage: "docker.io/headscale/headscale:v0.25.1" }), /supports 0\.26 up to/);
+    });
+
+    it("leaves a catalog without Headplane alone, on the default Headscale", () => {
+      const { headscaleImage, ...raw } = validHomeRaw();
+      void headscaleImage;
+      const services = JSON.stringify(JSON.parse(raw.services).filter((s: { component?: string }) => s.component !== "headplane"));
+      assert.equal(parseHomeConfig({ ...raw, services }).headscale.image, "docker.io/headscale/headscale:v0.29.2");
+    });
+  });
 });

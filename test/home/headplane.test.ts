@@ -21,11 +21,10 @@ const SPEC: HeadplaneConfigSpec = { listenPort: 3000, headscaleUrl: "http://head
 const COOKIE = "0123456789abcdef0123456789abcdef";
 
 /**
- * Headplane's documented override rule, applied as it would be at start: HEADPLANE_<SECTION>__<KEY> sets
- * section.key, once HEADPLANE_LOAD_ENV_OVERRIDES is true.
+ * Headplane's override rule, applied as v0.6.3 applies it at start (app/server/config/load.ts loadConfig: the file and
+ * the environment merged, then validated): HEADPLANE_<SECTION>__<KEY> sets section.key.
  */
 function withOverrides(config: Record<string, any>, env: Record<string, string>): Record<string, any> {
-  if (env.HEADPLANE_LOAD_ENV_OVERRIDES !== "true") return config;
   const merged = structuredClone(config);
   for (const [name, value] of Object.entries(env)) {
     const match = /^HEADPLANE_([A-Z]+)__([A-Z_]+)$/.exec(name);
@@ -43,21 +42,20 @@ describe("Headplane", function () {
   this.timeout(60000);
 
   describe("config renderer", () => {
-    it("renders the keys Headplane 0.6.0 reads, with the cookie secret left to the environment", () => {
+    it("renders the keys Headplane 0.6.3 reads, with the cookie secret left to the environment", () => {
       const rendered = parse(renderHeadplaneConfig(SPEC));
       assert.deepEqual(rendered.headscale, { url: SPEC.headscaleUrl, public_url: SPEC.headscalePublicUrl, config_path: "/etc/headscale/config.yaml", config_strict: false });
       assert.deepEqual(rendered.server, { host: "0.0.0.0", port: 3000, cookie_secure: true });
       assert.equal(rendered.integration, undefined, "no integration: Headplane never restarts or rewrites Headscale");
       assert.match(problems(rendered).join(), /must have required property 'cookie_secret'/, "the file alone holds no secret");
-      assert.deepEqual(problems(withOverrides(rendered, { HEADPLANE_LOAD_ENV_OVERRIDES: "true", [COOKIE_SECRET_ENV]: COOKIE })), []);
+      assert.deepEqual(problems(withOverrides(rendered, { [COOKIE_SECRET_ENV]: COOKIE })), []);
     });
 
     it("the schema check is real: a misspelt key, a short cookie secret and a path for a URL fail it", () => {
-      const config = withOverrides(headplaneConfig(SPEC), { HEADPLANE_LOAD_ENV_OVERRIDES: "true", [COOKIE_SECRET_ENV]: COOKIE });
+      const config = withOverrides(headplaneConfig(SPEC), { [COOKIE_SECRET_ENV]: COOKIE });
       assert.match(problems({ ...config, headscale: { ...config.headscale, confg_path: "/x" } }).join(), /must NOT have additional properties/);
       assert.match(problems({ ...config, server: { ...config.server, cookie_secret: COOKIE.slice(1) } }).join(), /cookie_secret must NOT have fewer than 32 characters/);
       assert.match(problems({ ...config, headscale: { ...config.headscale, url: "headscale:8080" } }).join(), /headscale\/url must match pattern/);
-      assert.notDeepEqual(problems(withOverrides(headplaneConfig(SPEC), { [COOKIE_SECRET_ENV]: COOKIE })), [], "overrides apply only when switched on");
     });
   });
 
@@ -99,7 +97,8 @@ describe("Headplane", function () {
       const deployment = resourceOf(home, "kubernetes:apps/v1:Deployment", "headplane").inputs as any;
       const container = deployment.spec.template.spec.containers[0];
       assert.equal(deployment.spec.template.spec.enableServiceLinks, false, "kubelet's HEADPLANE_SERVICE_*/HEADPLANE_PORT_* variables would become config keys (D10)");
-      assert.equal(container.image, "ghcr.io/tale/headplane:0.6.0");
+      assert.equal(container.image, "ghcr.io/tale/headplane:0.6.3");
+      assert.ok(!container.env.some((e: any) => e.name === "HEADPLANE_LOAD_ENV_OVERRIDES"), "deprecated since 0.6.2, which always reads the environment");
       assert.deepEqual(container.securityContext.capabilities, { drop: ["ALL"] });
 
       const secret = resourceOf(home, "kubernetes:core/v1:Secret", "headplane-cookie-secret");

@@ -202,7 +202,7 @@ echo "unexpected: $*" >&2; exit 2
       const pod = set.spec.template.spec;
       assert.deepEqual(pod.initContainers.map((c: any) => [c.name, c.securityContext.capabilities.add]), [["tunnel-setup", ["NET_ADMIN"]]]);
       assert.deepEqual(pod.containers[0].securityContext.capabilities, { drop: ["ALL"] });
-      assert.equal(pod.containers[0].image, "docker.io/headscale/headscale:v0.29.2");
+      assert.equal(pod.containers[0].image, validHomeRaw().headscaleImage, "the configured release");
       const ns = resourceOf(home, "kubernetes:core/v1:Namespace", "headscale").inputs.metadata as any;
       assert.equal(ns.labels["pod-security.kubernetes.io/enforce"], "privileged");
       const route = resourceOf(home, "kubernetes:traefik.io/v1alpha1:IngressRoute", "headscale-route").inputs.spec as any;

@@ -43,6 +43,8 @@ export function validHomeRaw(): Record<string, string> {
     k8sServiceHost: "192.168.1.10",
     lbPool: "192.168.1.240/28",
     dhcpRange: "192.168.1.100-192.168.1.199",
+    // The catalog runs Headplane, which no release supports beside the default Headscale (0.29): a supported one.
+    headscaleImage: "docker.io/headscale/headscale:v0.28.0",
   };
 }
 
