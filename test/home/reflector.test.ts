@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
 import { reflectorTargets } from "../../components/home/reflection";
-import { REFLECTOR_NAMESPACE, REFLECTOR_RULES, REFLECTOR_SERVICE_ACCOUNT } from "../../components/home/reflector";
+import { Reflector, REFLECTOR_NAMESPACE, REFLECTOR_RULES, REFLECTOR_SERVICE_ACCOUNT } from "../../components/home/reflector";
 import { OfflineRun, RecordedResource } from "../../tools/offline/engine";
 import { parseHomeConfig } from "../../components/config/schema";
 import { validHomeRaw } from "../support/fixtures";
-import { resourceOf, resourcesOf, runEdge, runHome } from "../support/offline";
+import { resourceOf, resourcesOf, runEdge, runHome, runProgram } from "../support/offline";
 
 const RBAC = (kind: string) => `kubernetes:rbac.authorization.k8s.io/v1:${kind}`;
 
@@ -85,7 +85,8 @@ describe("Reflector's RBAC", function () {
   });
 
   it("writes nowhere when nothing is reflected", async () => {
-    const plain = await runHome({ services: JSON.stringify([{ name: "wiki", hostname: "wiki.example.com", exposure: "lan", port: 3000, image: "ghcr.io/example/wiki:1.0.0" }]), derp: "false" });
-    assert.deepEqual(resourcesOf(plain, RBAC("RoleBinding")).filter((b) => (b.inputs.roleRef as any).name === "reflector-write"), []);
+    const alone = await runProgram(() => (new Reflector("reflector", { version: "10.0.63", targets: [] }), { outputs: {}, artifacts: {} }));
+    assert.deepEqual(resourcesOf(alone, RBAC("RoleBinding")), []);
+    assert.deepEqual(resourcesOf(alone, RBAC("ClusterRoleBinding")).map((b) => (b.inputs.roleRef as any).name), ["reflector-read"]);
   });
 });
