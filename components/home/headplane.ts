@@ -7,7 +7,7 @@ import { admit, APP_LABEL, fromNamespace, namespacePolicies, PolicySpec, registe
 import { registerRoute } from "../apps/route";
 import { configHash } from "./configHash";
 import { HEADSCALE_LABELS } from "./headscale";
-import { COOKIE_SECRET_ENV, COOKIE_SECRET_LENGTH, HEADPLANE_PATHS, HEADPLANE_PREFIX, renderHeadplaneConfig } from "./headplaneConfig";
+import { COOKIE_SECRET_FILE, COOKIE_SECRET_LENGTH, HEADPLANE_PATHS, HEADPLANE_PREFIX, renderHeadplaneConfig } from "./headplaneConfig";
 import { podSecurityLabels, RESTRICTED_CONTAINER, restrictedPod } from "./podSecurity";
 
 export interface HeadplaneArgs {
@@ -94,8 +94,6 @@ export class Headplane extends pulumi.ComponentResource {
                 {
                   name: "headplane",
                   image: args.image,
-                  // Headplane merges every HEADPLANE_* variable over the file before it validates (0.6.2 on).
-                  env: [{ name: COOKIE_SECRET_ENV, valueFrom: { secretKeyRef: { name: "headplane-cookie-secret", key: "secret" } } }],
                   ports: [{ name: "http", containerPort: entry.port }],
                   securityContext: RESTRICTED_CONTAINER,
                   resources: { requests: { cpu: "20m", memory: "96Mi" }, limits: { memory: "384Mi" } },
@@ -107,6 +105,7 @@ export class Headplane extends pulumi.ComponentResource {
                     { name: "config", mountPath: `${HEADPLANE_PATHS.config}/config.yaml`, subPath: "config.yaml", readOnly: true },
                     { name: "config", mountPath: `${HEADPLANE_PATHS.headscaleConfig}/config.yaml`, subPath: "headscale-config.yaml", readOnly: true },
                     { name: "data", mountPath: HEADPLANE_PATHS.data },
+                    { name: "cookie-secret", mountPath: HEADPLANE_PATHS.secrets, readOnly: true },
                     { name: "tmp", mountPath: "/tmp" },
                   ],
                 },
@@ -114,6 +113,8 @@ export class Headplane extends pulumi.ComponentResource {
               // Without OIDC and the agent, Headplane keeps nothing worth a claim: its data is a cache.
               volumes: [
                 { name: "config", configMap: { name: "headplane" } },
+                // Readable by the pod's fsGroup, which Headplane's user is in.
+                { name: "cookie-secret", secret: { secretName: "headplane-cookie-secret", items: [{ key: "secret", path: COOKIE_SECRET_FILE.split("/").pop()! }], defaultMode: 0o440 } },
                 { name: "data", emptyDir: {} },
                 { name: "tmp", emptyDir: {} },
               ],

@@ -5,11 +5,16 @@ export const HEADPLANE_PATHS = {
   config: "/etc/headplane",
   headscaleConfig: "/etc/headscale",
   data: "/var/lib/headplane",
+  /** The cookie secret's Secret, mounted as a file. */
+  secrets: "/var/run/secrets/headplane",
 } as const;
 /** Headplane serves every page under this prefix; the route sends the bare host there. */
 export const HEADPLANE_PREFIX = "/admin";
-/** The variable that carries the cookie secret, which Headplane merges over the file before validating it. */
-export const COOKIE_SECRET_ENV = "HEADPLANE_SERVER__COOKIE_SECRET";
+/**
+ * The file Headplane reads the cookie secret from (server.cookie_secret_path, 0.6.1 on). Not the environment: 0.6.2 on
+ * turns an all-digit variable into a number, which the 32-character string check then refuses.
+ */
+export const COOKIE_SECRET_FILE = `${HEADPLANE_PATHS.secrets}/cookie_secret`;
 /** Headplane wants a cookie secret of exactly this many characters. */
 export const COOKIE_SECRET_LENGTH = 32;
 
@@ -23,14 +28,15 @@ export interface HeadplaneConfigSpec {
 }
 
 /**
- * Headplane's config.yaml (for the pinned 0.6.3), as an object. The cookie secret stays out of it (it comes from a
- * Secret through the environment, merged over the file before validation: app/server/config/load.ts at v0.6.3), and so does every integration: Headscale's config belongs to this program, so the
+ * Headplane's config.yaml (for the pinned 0.6.3), as an object. The cookie secret stays out of it: it names the file a
+ * Secret mounts, which Headplane reads into server.cookie_secret before validating (app/server/config/load.ts
+ * loadConfigKeyPaths at v0.6.3), and so does every integration: Headscale's config belongs to this program, so the
  * UI shows it read-only and never restarts Headscale. Strict checking is off because the file is checked here against
  * Headscale's own schema; a key Headplane does not know should not lock the UI out.
  */
 export function headplaneConfig(spec: HeadplaneConfigSpec): Record<string, unknown> {
   return {
-    server: { host: "0.0.0.0", port: spec.listenPort, cookie_secure: true },
+    server: { host: "0.0.0.0", port: spec.listenPort, cookie_secure: true, cookie_secret_path: COOKIE_SECRET_FILE },
     headscale: {
       url: spec.headscaleUrl,
       public_url: spec.headscalePublicUrl,

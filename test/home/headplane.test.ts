@@ -5,7 +5,7 @@ import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import { parse } from "yaml";
 import { headplanePolicies, prefixRedirect } from "../../components/home/headplane";
-import { COOKIE_SECRET_ENV, headplaneConfig, HeadplaneConfigSpec, renderHeadplaneConfig } from "../../components/home/headplaneConfig";
+import { COOKIE_SECRET_FILE, headplaneConfig, HeadplaneConfigSpec, renderHeadplaneConfig } from "../../components/home/headplaneConfig";
 import { allPolicies } from "../../policy/policies";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
 import { runPolicies, targetsOf } from "../../tools/offline/policyRunner";
@@ -21,16 +21,14 @@ const SPEC: HeadplaneConfigSpec = { listenPort: 3000, headscaleUrl: "http://head
 const COOKIE = "0123456789abcdef0123456789abcdef";
 
 /**
- * Headplane's override rule, applied as v0.6.3 applies it at start (app/server/config/load.ts loadConfig: the file and
- * the environment merged, then validated): HEADPLANE_<SECTION>__<KEY> sets section.key.
+ * The config as Headplane v0.6.3 loads it before validating (app/server/config/load.ts loadConfig): with no HEADPLANE_*
+ * variable in the pod, the file, then each supported *_path key's file read (trimmed) into its key.
  */
-function withOverrides(config: Record<string, any>, env: Record<string, string>): Record<string, any> {
-  const merged = structuredClone(config);
-  for (const [name, value] of Object.entries(env)) {
-    const match = /^HEADPLANE_([A-Z]+)__([A-Z_]+)$/.exec(name);
-    if (match) (merged[match[1].toLowerCase()] ??= {})[match[2].toLowerCase()] = value;
-  }
-  return merged;
+function asLoaded(config: Record<string, any>, files: Record<string, string>): Record<string, any> {
+  const loaded = structuredClone(config);
+  const path = loaded.server?.cookie_secret_path;
+  if (path !== undefined) loaded.server.cookie_secret = files[path].trim();
+  return loaded;
 }
 
 const catalogWith = (headplane: object | undefined, keep: (s: { component?: string }) => boolean = () => true) =>
@@ -42,17 +40,17 @@ describe("Headplane", function () {
   this.timeout(60000);
 
   describe("config renderer", () => {
-    it("renders the keys Headplane 0.6.3 reads, with the cookie secret left to the environment", () => {
+    it("renders the keys Headplane 0.6.3 reads, the cookie secret read from a file", () => {
       const rendered = parse(renderHeadplaneConfig(SPEC));
       assert.deepEqual(rendered.headscale, { url: SPEC.headscaleUrl, public_url: SPEC.headscalePublicUrl, config_path: "/etc/headscale/config.yaml", config_strict: false });
-      assert.deepEqual(rendered.server, { host: "0.0.0.0", port: 3000, cookie_secure: true });
+      assert.deepEqual(rendered.server, { host: "0.0.0.0", port: 3000, cookie_secure: true, cookie_secret_path: COOKIE_SECRET_FILE });
       assert.equal(rendered.integration, undefined, "no integration: Headplane never restarts or rewrites Headscale");
       assert.match(problems(rendered).join(), /must have required property 'cookie_secret'/, "the file alone holds no secret");
-      assert.deepEqual(problems(withOverrides(rendered, { [COOKIE_SECRET_ENV]: COOKIE })), []);
+      assert.deepEqual(problems(asLoaded(rendered, { [COOKIE_SECRET_FILE]: `${COOKIE}\n` })), []);
     });
 
     it("the schema check is real: a misspelt key, a short cookie secret and a path for a URL fail it", () => {
-      const config = withOverrides(headplaneConfig(SPEC), { [COOKIE_SECRET_ENV]: COOKIE });
+      const config = asLoaded(headplaneConfig(SPEC), { [COOKIE_SECRET_FILE]: COOKIE });
       assert.match(problems({ ...config, headscale: { ...config.headscale, confg_path: "/x" } }).join(), /must NOT have additional properties/);
       assert.match(problems({ ...config, server: { ...config.server, cookie_secret: COOKIE.slice(1) } }).join(), /cookie_secret must NOT have fewer than 32 characters/);
       assert.match(problems({ ...config, headscale: { ...config.headscale, url: "headscale:8080" } }).join(), /headscale\/url must match pattern/);
@@ -98,21 +96,27 @@ describe("Headplane", function () {
       const container = deployment.spec.template.spec.containers[0];
       assert.equal(deployment.spec.template.spec.enableServiceLinks, false, "kubelet's HEADPLANE_SERVICE_*/HEADPLANE_PORT_* variables would become config keys (D10)");
       assert.equal(container.image, "ghcr.io/tale/headplane:0.6.3");
-      assert.ok(!container.env.some((e: any) => e.name === "HEADPLANE_LOAD_ENV_OVERRIDES"), "deprecated since 0.6.2, which always reads the environment");
+      assert.equal(container.env, undefined, "no HEADPLANE_* variable: 0.6.2 on reads an all-digit one as a number, and HEADPLANE_LOAD_ENV_OVERRIDES is deprecated");
       assert.deepEqual(container.securityContext.capabilities, { drop: ["ALL"] });
 
       const secret = resourceOf(home, "kubernetes:core/v1:Secret", "headplane-cookie-secret");
       assert.ok(secret.secretInputs.includes("stringData"), "the cookie secret is a Pulumi secret");
       const cookie = (secret.inputs.stringData as any).secret as string;
       assert.match(cookie, /^[0-9a-f]{32}$/);
-      const env = Object.fromEntries(container.env.map((e: any) => {
-        const ref = e.valueFrom?.secretKeyRef;
-        return [e.name, ref ? ((resourcesOf(home, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as any)?.name === ref.name)!.inputs.stringData as any)[ref.key]) : e.value];
-      }));
+      // The files the pod's Secret volumes put where the container mounts them.
+      const pod = deployment.spec.template.spec;
+      const mounted: Record<string, string> = {};
+      for (const mount of container.volumeMounts) {
+        const source = pod.volumes.find((v: any) => v.name === mount.name).secret;
+        if (!source) continue;
+        const data = resourcesOf(home, "kubernetes:core/v1:Secret").find((s) => (s.inputs.metadata as any)?.name === source.secretName)!.inputs.stringData as any;
+        for (const item of source.items) mounted[`${mount.mountPath}/${item.path}`] = data[item.key];
+      }
+      assert.equal(mounted[COOKIE_SECRET_FILE], cookie, "the file config.yaml names holds the Secret's value");
       const files = resourceOf(home, "kubernetes:core/v1:ConfigMap", "headplane-config").inputs.data as any;
       assert.equal(files["config.yaml"], home.artifacts["headplane-config.yaml"]);
       assert.doesNotMatch(files["config.yaml"], new RegExp(cookie), "the ConfigMap never holds the secret");
-      assert.deepEqual(problems(withOverrides(parse(files["config.yaml"]), env)), [], "the file with the pod's environment is a valid Headplane config");
+      assert.deepEqual(problems(asLoaded(parse(files["config.yaml"]), mounted)), [], "the file with the pod's mounted secret is a valid Headplane config");
       assert.equal(files["headscale-config.yaml"], home.artifacts["headscale-config.yaml"], "Headplane shows the very config Headscale runs");
       const mounts = Object.fromEntries(container.volumeMounts.map((m: any) => [m.mountPath, m]));
       assert.equal(mounts["/etc/headscale/config.yaml"].readOnly, true);
