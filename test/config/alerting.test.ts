@@ -78,11 +78,10 @@ describe("alerting config", function () {
     assert.equal(alertingSettings(mail, { mail: OFFLINE_SECRET }, true).receivers[0].port, 465, "an email receiver's port is plain config, stand-in or not");
   });
 
-  it("plans offline with the stand-ins of secure values, each leaf or the whole key, and still counts the receivers", async () => {
-    for (const secrets of [{ ops: SECRET_PLACEHOLDER, phone: SECRET_PLACEHOLDER }, SECRET_PLACEHOLDER]) {
-      const home = await runHome({ alertReceivers: JSON.stringify(receivers), alertReceiverSecrets: typeof secrets === "string" ? secrets : JSON.stringify(secrets) });
-      assert.equal(resourcesOf(home, "kubernetes:core/v1:Secret").filter((r) => r.name === "monitoring-alert-receivers").length, 1);
-    }
+  it("plans offline with the stand-ins of secure leaves, and still asks for a receiver's missing secret", async () => {
+    // The whole key's stand-in is checked on alertingSettings above; one run shows the leaves' through the program.
+    const home = await runHome({ alertReceivers: JSON.stringify(receivers), alertReceiverSecrets: JSON.stringify({ ops: SECRET_PLACEHOLDER, phone: SECRET_PLACEHOLDER }) });
+    assert.equal(resourcesOf(home, "kubernetes:core/v1:Secret").filter((r) => r.name === "monitoring-alert-receivers").length, 1);
     await assert.rejects(runHome({ alertReceivers: JSON.stringify(receivers), alertReceiverSecrets: JSON.stringify({ ops: SECRET_PLACEHOLDER }) }), /alertReceiverSecrets\.phone is required but not set/);
   });
 
