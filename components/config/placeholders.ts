@@ -1,6 +1,7 @@
+import { ALERT_SECRETS_KEY } from "./alerting";
 import { APP_SECRETS_KEY } from "./appSecrets";
 import { cidrContains, containsAddress, parseCidr } from "./cidr";
-import { ConfigError, PROJECT } from "./parsing";
+import { ConfigError, PROJECT, SECRET_KEYS } from "./parsing";
 
 /** A config value that can only be the example's: it names no real zone, mailbox or network. */
 export interface Placeholder {
@@ -43,13 +44,14 @@ function leaves(value: unknown, path: string): { path: string; value: string }[]
   return [];
 }
 
-/**
- * The example's values still in a stack's config (keys without the project namespace), each with why it is one. The
- * app secrets are left out: a finding quotes its value, and theirs must never be shown.
- */
+// Keys whose values are secrets: a finding quotes its value, which must never be shown, and a password or token is
+// any string at all, so matching it against example names would only refuse real ones.
+const SECRET_VALUED_KEYS: ReadonlySet<string> = new Set([APP_SECRETS_KEY, ALERT_SECRETS_KEY, ...SECRET_KEYS.edge, ...SECRET_KEYS.home]);
+
+/** The example's values still in a stack's config (keys without the project namespace), each with why it is one. */
 export function placeholdersIn(raw: Record<string, string>): Placeholder[] {
   return Object.entries(raw)
-    .filter(([key]) => key !== APP_SECRETS_KEY)
+    .filter(([key]) => !SECRET_VALUED_KEYS.has(key))
     .sort(([a], [b]) => a.localeCompare(b))
     .flatMap(([key, value]) => leaves(value, `${PROJECT}:${key}`))
     .flatMap((leaf) => {

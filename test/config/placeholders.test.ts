@@ -20,8 +20,14 @@ describe("placeholders: the example's values, which a real engine refuses", () =
     assert.deepEqual(found.map((p) => p.key), ["homelab:a", "homelab:b", "homelab:c", "homelab:d", "homelab:e"]);
   });
 
-  it("never quotes an app secret, whatever it looks like", () => {
-    assert.deepEqual(placeholdersIn({ appSecrets: JSON.stringify({ mail: { password: "me@example.com-2026" } }), domain: "example.com" }).map((p) => p.key), ["homelab:domain"]);
+  it("never quotes a secret, whatever it looks like: app secrets, alert receivers' URLs and tokens, the SSH key", () => {
+    const found = placeholdersIn({
+      appSecrets: JSON.stringify({ mail: { password: "me@example.com-2026" } }),
+      alertReceiverSecrets: JSON.stringify({ ops: { url: "https://hooks.example.com/x" } }),
+      sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY----- admin@example.com",
+      domain: "example.com",
+    });
+    assert.deepEqual(found.map((p) => p.key), ["homelab:domain"]);
   });
 
   it("refuses them in one error that names each key, its value and why", () => {
