@@ -9,7 +9,7 @@ import { renderCertManagerValues } from "./certManagerValues";
 import { typedCustomResource } from "./customResource";
 import { podSecurityLabels } from "./podSecurity";
 import { caTargets, reflectionAnnotations, wildcardTargets } from "./reflection";
-import { WILDCARD_SECRET } from "./traefikValues";
+import { INTERNAL_SECRET, WILDCARD_SECRET } from "./traefikValues";
 
 export interface CertManagerArgs {
   /** Exact chart version. */
@@ -137,7 +137,7 @@ export class CertManager extends pulumi.ComponentResource {
       );
     servingCertificate("wildcard", WILDCARD_SECRET, publicCertificateNames(args.domain, args.services), ISSUERS.acme, wildcardTargets(args.services), acmeIssuer);
     const internalNames = internalCertificateNames(args.domain, args.services);
-    if (internalNames.length) servingCertificate("internal", "internal-tls", internalNames, ISSUERS.internalCa, [], caIssuer);
+    if (internalNames.length) servingCertificate("internal", INTERNAL_SECRET, internalNames, ISSUERS.internalCa, [], caIssuer);
 
     // The CA's Secret holds its key; only the certificate is copied out, into a ConfigMap that Reflector spreads.
     new k8s.core.v1.ConfigMap(

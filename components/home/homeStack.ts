@@ -18,6 +18,7 @@ import { Headscale, HEADSCALE_POD } from "./headscale";
 import { Monitoring } from "./monitoring";
 import { SubnetRouter } from "./subnetRouter";
 import { StackBuild } from "../stackBuild";
+import { internalCertificateNames } from "./certificates";
 import { CertManager } from "./certManager";
 import { Cilium } from "./cilium";
 import { reflectorTargets } from "./reflection";
@@ -68,7 +69,7 @@ export function buildHomeStack(): StackBuild {
   const onNetwork = { providers: [provider], dependsOn: cilium.ready };
   const traefik = new Traefik(
     "traefik",
-    { version: config.charts.traefik, address: config.loadBalancer.traefikAddress, podCidr: config.cluster.podCidr, gatewayApi: config.gatewayApi.enabled, tunnelNamespace: TUNNEL_NAMESPACE },
+    { version: config.charts.traefik, address: config.loadBalancer.traefikAddress, podCidr: config.cluster.podCidr, gatewayApi: config.gatewayApi.enabled, internalCertificate: internalCertificateNames(config.domain, config.services).length > 0, tunnelNamespace: TUNNEL_NAMESPACE },
     onNetwork,
   );
   const certManager = new CertManager(

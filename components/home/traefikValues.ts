@@ -13,6 +13,8 @@ export const DEFAULT_ENTRYPOINTS: EntrypointName[] = ["web", "websecure"];
 export const TUNNEL_SERVICE_SUFFIX = "tunnel";
 /** The Secret holding the wildcard certificate in Traefik's namespace (reflected there). */
 export const WILDCARD_SECRET = "wildcard-tls";
+/** The Secret holding the internal CA's certificate for private names deeper than the wildcard, in Traefik's namespace. */
+export const INTERNAL_SECRET = "internal-tls";
 
 export interface TraefikValuesSpec {
   /** Exact chart version; the layout of the entrypoint settings follows it. */
@@ -22,6 +24,8 @@ export interface TraefikValuesSpec {
   /** Where PROXY headers may come from: the pod network, where the tunnel gateway lives. */
   podCidr: string;
   gatewayApi: boolean;
+  /** Whether the internal CA's certificate exists (some private name is deeper than the wildcard); off when absent. */
+  internalCertificate?: boolean;
 }
 
 // Since chart v34 `to` names an entrypoint, and the chart writes `:<its exposedPort>`. Both plain entrypoints send
@@ -64,7 +68,14 @@ export function renderTraefikValues(spec: TraefikValuesSpec): Record<string, unk
       spec: { externalTrafficPolicy: "Cluster" },
       additionalServices: { [TUNNEL_SERVICE_SUFFIX]: { type: "ClusterIP" } },
     },
-    tlsStore: { default: { defaultCertificate: { secretName: WILDCARD_SECRET } } },
+    // Routes carry `tls: {}`, so Traefik picks a certificate by SNI from this store: the internal one where its names
+    // match, the wildcard for everything else.
+    tlsStore: {
+      default: {
+        defaultCertificate: { secretName: WILDCARD_SECRET },
+        ...(spec.internalCertificate ? { certificates: [{ secretName: INTERNAL_SECRET }] } : {}),
+      },
+    },
     ingressRoute: { dashboard: { enabled: false } },
     // No IngressClass either: with the provider off it would only tell other tools that Traefik serves Ingresses.
     ingressClass: { enabled: false },

@@ -124,4 +124,14 @@ describe("cert-manager", function () {
     assert.ok(!spec(run, CR("cert-manager.io/v1:Certificate"), "cert-manager-wildcard").dnsNames.includes("files.nas.example.com"));
   });
 
+  it("has Traefik serve the internal certificate by SNI when it exists, since routes name no Secret of their own", async () => {
+    const tlsStore = (r: OfflineRun) => (resourceOf(r, CR("helm.sh/v4:Chart"), "traefik").inputs.values as any).tlsStore.default;
+    const nas = JSON.stringify([{ name: "nas", hostname: "files.nas.example.com", exposure: "lan", port: 5000, image: "ghcr.io/example/nas-ui:1.2.0" }]);
+    const run = await runHome({ services: nas, derp: "false" }, edge);
+    assert.deepEqual(tlsStore(run).certificates, [{ secretName: spec(run, CR("cert-manager.io/v1:Certificate"), "cert-manager-internal").secretName }]);
+    assert.equal(tlsStore(run).defaultCertificate.secretName, spec(run, CR("cert-manager.io/v1:Certificate"), "cert-manager-wildcard").secretName);
+    assert.equal(resourcesOf(home, CR("cert-manager.io/v1:Certificate")).some((c) => c.name === "cert-manager-internal"), false, "no deeper private name in the example");
+    assert.equal(tlsStore(home).certificates, undefined, "no reference to a Secret nothing makes");
+  });
+
 });

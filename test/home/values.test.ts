@@ -86,6 +86,8 @@ describe("Helm values and namespace labels", () => {
 
     it("serves the wildcard certificate by default and runs under the restricted profile", () => {
       assert.deepEqual(values.tlsStore, { default: { defaultCertificate: { secretName: "wildcard-tls" } } });
+      const withInternal = renderTraefikValues({ version, address: "192.168.1.241", podCidr: "10.42.0.0/16", gatewayApi: true, internalCertificate: true }) as Record<string, any>;
+      assert.deepEqual(withInternal.tlsStore.default.certificates, [{ secretName: "internal-tls" }]);
       assert.deepEqual(values.podSecurityContext.seccompProfile, { type: "RuntimeDefault" });
       assert.equal(values.providers.kubernetesGateway.enabled, true);
     });
