@@ -4,13 +4,14 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateWorkflow } from "@action-validator/core";
+import { tailnetShape } from "../components/config/tailnet";
 import { parse } from "yaml";
 import { requireRealTools, SKIP_FLAG, tryRun } from "./support/realTools";
 
 const DIR = join(__dirname, "../.github/workflows");
 const text = (file: string) => readFileSync(join(DIR, file), "utf8");
 const workflow = (file: string) => parse(text(file));
-type Step = { uses?: string; run?: string; env?: Record<string, string> };
+type Step = { uses?: string; run?: string; env?: Record<string, string>; with?: Record<string, unknown> };
 const steps = (job: { steps: Step[] }) => job.steps;
 const WORKFLOWS = readdirSync(DIR).filter((f) => f.endsWith(".yml"));
 
@@ -161,6 +162,19 @@ describe("GitHub Actions workflows", () => {
     const pulumi = uses.filter((u) => u.startsWith("pulumi/actions@"));
     assert.ok(pulumi.length >= 4);
     assert.deepEqual([...new Set(pulumi)], ["pulumi/actions@v7"]);
+  });
+
+  it("pins the Pulumi CLI to the SDK the lockfile holds, and the tailnet client to the subnet router's Tailscale", () => {
+    const all = WORKFLOWS.flatMap((file) => Object.values(workflow(file).jobs as Record<string, { steps: Step[] }>).flatMap(steps));
+    const lock = JSON.parse(readFileSync(join(__dirname, "../package-lock.json"), "utf8"));
+    const sdk = lock.packages["node_modules/@pulumi/pulumi"].version as string;
+    const pulumi = all.filter((s) => s.uses?.startsWith("pulumi/actions@"));
+    assert.ok(pulumi.length >= 4);
+    assert.deepEqual(pulumi.map((s) => s.with?.["pulumi-version"]), pulumi.map(() => sdk), "each pulumi/actions step's pulumi-version");
+    const router = /:v(\d+\.\d+\.\d+)$/.exec(tailnetShape.subnetRouterImage.parse(undefined))?.[1];
+    const tailscale = all.filter((s) => s.uses?.startsWith("tailscale/github-action@"));
+    assert.ok(tailscale.length >= 2 && router);
+    assert.deepEqual(tailscale.map((s) => String(s.with?.version)), tailscale.map(() => router), "each tailscale/github-action step's version");
   });
 
   it("main deploys the edge, then home, each with the policy pack; home reaches the cluster by tailnet or a self-hosted runner", () => {

@@ -73,18 +73,29 @@ function toolScriptPins(file: string): Pin[] {
     });
 }
 
-/** Workflows: each step's `uses` ref, each `*-version` input, and each versioned runner image. */
+/** The action a `with` input belongs to: the `uses` of the step whose `with` map holds it, without its ref. */
+function stepAction(path: readonly unknown[]): string | undefined {
+  const step = path[path.length - 3];
+  const uses = isMap(step) ? step.get("uses") : undefined;
+  return typeof uses === "string" ? uses.replace(/@.*$/, "") : undefined;
+}
+
+/**
+ * Workflows: each step's `uses` ref, each `*-version` input (which Renovate's github-actions manager reads), each
+ * plain `version` input (which it does not), named after its action, and each versioned runner image.
+ */
 function workflowPins(file: string): Pin[] {
   const text = read(file);
   const pins: Pin[] = [];
   visit(parseDocument(text), {
-    Pair(_, pair) {
+    Pair(_, pair, path) {
       if (!isScalar(pair.key) || !isScalar(pair.value) || typeof pair.value.value !== "string" && typeof pair.value.value !== "number") return;
       const key = String(pair.key.value);
       const value = String(pair.value.value);
       const line = lineAt(text, pair.value.range![0]);
       const uses = /^([^./][^@\s]*)@(\S+)$/.exec(value);
       if (key === "uses" && uses) pins.push({ file, line, value: uses[2], name: uses[1], kind: "action", section: "uses" });
+      else if (key === "version") pins.push({ file, line, value, name: stepAction(path), kind: "version", section: "with" });
       else if (key.endsWith("-version")) pins.push({ file, line, value, name: key.replace(/-version$/, ""), kind: "runtime", section: "with" });
       else if (key === "runs-on" && /\d/.test(value) && !value.includes("${{")) pins.push({ file, line, value: value.replace(/^[a-z]+-/, ""), name: value.replace(/-[\d.]+$/, ""), kind: "runner", section: "runs-on" });
     },

@@ -124,7 +124,7 @@ export function extractCustom(config: RenovateConfig, manager: CustomManager, fi
 /**
  * The built-in managers the config relies on: their default managerFilePatterns (lib/modules/manager/npm/index.ts and
  * lib/modules/manager/github-actions/index.ts) and the dependency each extracts from a pin the scan found (their
- * extract.ts: npm's dependency sections and engines; an action's `uses`, a setup action's `*-version` input, a runner).
+ * extract.ts: npm's dependency sections and engines; an action's `uses`, any step's `*-version` input, a runner).
  */
 const BUILT_IN: Record<string, { patterns: string[]; dep: (pin: Pin) => Omit<Dep, "manager" | "file" | "line"> | undefined }> = {
   npm: {
@@ -138,7 +138,7 @@ const BUILT_IN: Record<string, { patterns: string[]; dep: (pin: Pin) => Omit<Dep
     patterns: ["/(^|/)(workflow-templates|\\.(?:github|gitea|forgejo)/(?:workflows|actions))/.+\\.ya?ml$/", "/(^|/)action\\.ya?ml$/"],
     dep: (pin) =>
       pin.section === "uses" ? { depName: pin.name!, datasource: "github-tags", depType: "action" }
-      : pin.section === "with" ? { depName: pin.name!, packageName: `actions/${pin.name}-versions`, datasource: "github-releases", depType: "uses-with" }
+      : pin.section === "with" && pin.kind === "runtime" ? { depName: pin.name!, packageName: `actions/${pin.name}-versions`, datasource: "github-releases", depType: "uses-with" }
       : pin.section === "runs-on" ? { depName: pin.name!, datasource: "github-runners", depType: "github-runner" }
       : undefined,
   },
