@@ -5,47 +5,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostAddress, parseCidr } from "../../components/config/cidr";
 import { OfflineRun } from "../../tools/offline/engine";
-import { FAKE_PUBLIC_IPV4_ENV } from "../../tools/offline/fakes";
-import { planStacks } from "../../tools/offline/planStacks";
 import { Netns } from "../support/realTools";
 import { ensureImage } from "./image";
+import { STUN_CLIENT, STUN_RESPONDER } from "./stun";
 import { sh, Vm } from "./vm";
+import { planEdgeForVm, sshRule, TEST_INTERNET_V4 } from "./vmPlan";
 
-/** The test internet: documentation ranges that nothing else on this machine kind uses (203.0.113.0/24 is taken). */
-export const TEST_INTERNET_V4 = "192.0.2.0/24";
 const CLIENT_V6_NET = "2001:db8:ffc1::/64";
 const HOME_V6_NET = "2001:db8:ffc2::/64";
+const DERP_V6_NET = "2001:db8:ffc3::/64";
 /** The serial console of the last VM, kept after teardown for a post-mortem. */
 export const LAST_CONSOLE = join(tmpdir(), "homelab-vm-last-console.log");
 
-/** The edge stack's plan with its public addresses in the test internet; nothing it renders is edited afterwards. */
-export async function planEdgeForVm(): Promise<OfflineRun> {
-  const saved = process.env[FAKE_PUBLIC_IPV4_ENV];
-  process.env[FAKE_PUBLIC_IPV4_ENV] = TEST_INTERNET_V4;
-  try {
-    return (await planStacks(["edge"])).stacks[0].run;
-  } finally {
-    if (saved === undefined) delete process.env[FAKE_PUBLIC_IPV4_ENV];
-    else process.env[FAKE_PUBLIC_IPV4_ENV] = saved;
-  }
-}
-
-type Host = "router" | "client" | "admin" | "home";
+type Host = "router" | "client" | "admin" | "home" | "derp";
 
 interface Addresses {
   vps: { ipv4: string; ipv6: string };
   client: { ipv4: string; ipv6: string };
   admin: { ipv4: string; ipv6: string };
   home: { ipv4: string; ipv6: string };
-}
-
-/** What the plan says about SSH: the port and the admin networks the hcloud Firewall opens it to. */
-function sshRule(edge: OfflineRun): { port: number; adminCidrs: string[] } {
-  const firewall = edge.resources.find((r) => r.type === "hcloud:index/firewall:Firewall");
-  const rules = (firewall?.inputs.rules ?? []) as { port: string; sourceIps: string[]; description: string }[];
-  const ssh = rules.find((r) => r.description === "ssh from admin networks");
-  if (!ssh) throw new Error("the plan's hcloud Firewall has no rule 'ssh from admin networks'");
-  return { port: Number(ssh.port), adminCidrs: ssh.sourceIps };
+  derp: { ipv4: string; ipv6: string };
 }
 
 const cidr = (text: string) => {
@@ -71,6 +50,7 @@ export class EdgeVmLab {
   readonly ssh: { port: number; adminCidrs: string[] };
   readonly key = join(this.dir, "id_ed25519");
   readonly gatewayInterface = `vmgw${randomBytes(2).toString("hex")}`;
+  readonly derpInterface = `vmdp${randomBytes(2).toString("hex")}`;
   readonly timings: Record<string, number> = {};
   vm?: Vm;
   private readonly processes: ChildProcess[] = [];
@@ -96,13 +76,15 @@ export class EdgeVmLab {
       vps,
       client: { ipv4: hostAddress(internet, far + 2), ipv6: hostAddress(cidr(CLIENT_V6_NET), 2) },
       home: { ipv4: hostAddress(internet, far + 66), ipv6: hostAddress(cidr(HOME_V6_NET), 2) },
+      derp: { ipv4: hostAddress(internet, far + 34), ipv6: hostAddress(cidr(DERP_V6_NET), 2) },
       admin: { ipv4: hostAddress(cidr(adminV4), 10), ipv6: hostAddress(cidr(adminV6), 10) },
     };
     const wanBase = far === 128 ? 0 : 128;
     const router = hostAddress(internet, wanBase + 1) === vps.ipv4 ? hostAddress(internet, wanBase + 2) : hostAddress(internet, wanBase + 1);
     this.wanLink = { network: `${hostAddress(internet, wanBase)}/25`, router };
     this.linkAddresses = {
-      client: { host: [`${this.addresses.client.ipv4}/26`, `${this.addresses.client.ipv6}/64`], router: [`${hostAddress(internet, far + 1)}/26`, `${hostAddress(cidr(CLIENT_V6_NET), 1)}/64`] },
+      client: { host: [`${this.addresses.client.ipv4}/27`, `${this.addresses.client.ipv6}/64`], router: [`${hostAddress(internet, far + 1)}/27`, `${hostAddress(cidr(CLIENT_V6_NET), 1)}/64`] },
+      derp: { host: [`${this.addresses.derp.ipv4}/27`, `${this.addresses.derp.ipv6}/64`], router: [`${hostAddress(internet, far + 33)}/27`, `${hostAddress(cidr(DERP_V6_NET), 1)}/64`] },
       home: { host: [`${this.addresses.home.ipv4}/26`, `${this.addresses.home.ipv6}/64`], router: [`${hostAddress(internet, far + 65)}/26`, `${hostAddress(cidr(HOME_V6_NET), 1)}/64`] },
       admin: { host: [`${this.addresses.admin.ipv4}/${cidr(adminV4).prefix}`, v6Host(adminV6, 10)], router: [`${hostAddress(cidr(adminV4), 1)}/${cidr(adminV4).prefix}`, v6Host(adminV6, 1)] },
     };
@@ -126,7 +108,7 @@ export class EdgeVmLab {
     const image = ensureImage(log);
     this.timings.imageSeconds = (Date.now() - started) / 1000;
 
-    for (const host of ["router", "client", "admin", "home"] as Host[]) {
+    for (const host of ["router", "client", "admin", "home", "derp"] as Host[]) {
       this.hosts[host] = new Netns();
       this.exec(host, "sysctl", ["-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]);
     }
@@ -137,10 +119,11 @@ export class EdgeVmLab {
     this.exec("router", "ip", ["address", "add", "fe80::1/64", "dev", "br0", "nodad"]);
     this.exec("router", "ip", ["link", "set", "br0", "up"]);
     this.exec("router", "ip", ["-6", "route", "add", `${this.addresses.vps.ipv6.replace(/::1$/, "::")}/64`, "dev", "br0"]);
-    for (const host of ["client", "admin", "home"] as const) this.wire(host);
+    for (const host of ["client", "admin", "home", "derp"] as const) this.wire(host);
 
     sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "vm-test", "-f", this.key]);
     this.homePeerUp();
+    this.derpPeerUp();
 
     this.vm = new Vm({
       image,
@@ -197,6 +180,27 @@ for (const port of [80, 443]) net.createServer((s) => {
     this.start("home", process.execPath, ["-e", backend]);
   }
 
+  /**
+   * The derp peer from the plan's homePeerConfigs, on wireguard-go, with a STUN responder on 3478/udp standing in for
+   * Headscale's embedded DERP STUN server (headscale v0.29.2 serves it with tailscale.com/net/stun; stun.test.ts
+   * checks the codec against RFC 5389). The plan's PostUp sends replies from port 3478 back through the tunnel.
+   */
+  private derpPeerUp() {
+    const configs = this.edge.outputs.homePeerConfigs.value as Record<string, string>;
+    if (!configs.derp) return;
+    const path = join(this.dir, `${this.derpInterface}.conf`);
+    writeFileSync(path, configs.derp, { mode: 0o600 });
+    this.exec("derp", "wg-quick", ["up", path]);
+    this.start("derp", process.execPath, ["-e", STUN_RESPONDER, join(__dirname, "stun.ts")]);
+  }
+
+  /** The address and port a STUN server at target:3478 says it saw, asked from a host of the lab. */
+  stunFrom(host: Host, target: string): { address: string; port: number } {
+    const result = this.tryExec(host, process.execPath, ["-e", STUN_CLIENT, join(__dirname, "stun.ts"), target], 60_000);
+    if (result.status !== 0) throw new Error(`STUN from ${host} to ${target}: ${result.stderr}`);
+    return JSON.parse(result.stdout);
+  }
+
   exec(host: Host, cmd: string, args: string[], input?: string): string {
     return this.hosts[host].exec(cmd, args, input);
   }
@@ -250,6 +254,17 @@ for (const port of [80, 443]) net.createServer((s) => {
     }
   }
 
+  /** Reboots the VPS and waits until SSH answers and systemd has finished starting; returns the seconds it took. */
+  async reboot(): Promise<number> {
+    const started = Date.now();
+    this.tryVps("systemctl reboot", 15_000);
+    this.closeMux();
+    await sleep(10_000);
+    await this.waitForSsh(600);
+    this.vps("systemctl is-system-running --wait >/dev/null || true", 300_000);
+    return (Date.now() - started) / 1000;
+  }
+
   /** Closes the multiplexed connection (before a reboot, so the next command opens a fresh one). */
   closeMux() {
     this.tryExec("admin", "ssh", [...this.sshArgs(["-o", `ControlPath=${this.dir}/mux`, "-O", "exit"]), `root@${this.addresses.vps.ipv4}`], 10_000);
@@ -276,6 +291,7 @@ for (const port of [80, 443]) net.createServer((s) => {
     process.removeListener("exit", this.onExit);
     for (const child of this.processes) child.kill("SIGKILL");
     if (this.hosts.home) this.tryExec("home", "wg-quick", ["down", join(this.dir, `${this.gatewayInterface}.conf`)], 20_000);
+    if (this.hosts.derp) this.tryExec("derp", "wg-quick", ["down", join(this.dir, `${this.derpInterface}.conf`)], 20_000);
     if (this.hosts.router && this.vm) spawnSync("ip", ["-n", this.hosts.router.name, "link", "delete", this.vm.tap], { stdio: "ignore" });
     for (const host of Object.values(this.hosts)) host.delete();
     rmSync(this.dir, { recursive: true, force: true });

@@ -1,6 +1,10 @@
 import { strict as assert } from "node:assert";
+import { hostAddress, parseCidr } from "../../components/config/cidr";
+import { SSH_RATE } from "../../components/edge/edgeStack";
 import { requireRealTools } from "../support/realTools";
+import { describeCommitConfirm, itRolledBackAtBoot, leaveChangePending, PendingChange, pushCommandsOf, steps } from "./commitConfirm";
 import { EdgeVmLab } from "./edgeLab";
+import { addressBytes } from "./stun";
 
 const TOOLS = ["qemu-system-x86_64", "mmdebstrap", "mkfs.ext4", "debugfs", "ssh", "ssh-keygen", "nmap", "wireguard-go", "wg", "wg-quick", "curl"];
 
@@ -16,6 +20,23 @@ function openTcpPorts(grepable: string): number[] {
     .map((entry) => Number(entry.split("/")[0]))
     .sort((a, b) => a - b);
 }
+
+/** Counts how many of N back-to-back TCP connections from a source address get through (argv: host port N source). */
+const CONNECT_COUNTER = `
+const net = require("net");
+const [host, port, attempts, localAddress] = process.argv.slice(1);
+(async () => {
+  let accepted = 0;
+  for (let i = 0; i < Number(attempts); i++) {
+    accepted += await new Promise((resolve) => {
+      const socket = net.connect({ host, port: Number(port), localAddress, timeout: 1500 });
+      socket.once("connect", () => { socket.destroy(); resolve(1); });
+      socket.once("timeout", () => { socket.destroy(); resolve(0); });
+      socket.once("error", () => resolve(0));
+    });
+  }
+  console.log(accepted);
+})();`;
 
 /** A port's state in nmap's grepable output of a scan of that one port. */
 const portState = (grepable: string, port: number) => new RegExp(`${port}/([a-z|]+)/tcp`).exec(grepable)?.[1];
@@ -123,6 +144,31 @@ describe("the edge VPS: Debian 12 in a VM booted from the plan's own user-data",
       assert.match(password.stderr, /Permission denied \(publickey\)/);
     });
 
+    it("rate-limits new SSH connections per IPv4 source and per IPv6 /64: the burst gets in, the rest are dropped", () => {
+      // Sources of their own in the admin networks, so the admin's own budget stays whole; the IPv6 pair shares a /64.
+      // (The lab puts the admin host at host 10 of each admin network, on a /64 for IPv6.)
+      const network = (v6: boolean) => parseCidr(lab.ssh.adminCidrs.find((c) => c.includes(":") === v6)!)!;
+      const v4 = hostAddress(network(false), 11);
+      const v6 = [hostAddress(network(true), 11), hostAddress(network(true), 12)];
+      lab.exec("admin", "ip", ["address", "add", `${v4}/${network(false).prefix}`, "dev", "eth0"]);
+      for (const address of v6) lab.exec("admin", "ip", ["address", "add", `${address}/64`, "dev", "eth0", "nodad"]);
+      const accepted = (target: string, attempts: number, source: string) => {
+        const result = lab.tryExec("admin", process.execPath, ["-e", CONNECT_COUNTER, target, String(lab.ssh.port), String(attempts), source], 120_000);
+        assert.equal(result.status, 0, result.stderr);
+        return Number(result.stdout.trim());
+      };
+      const attempts = 12;
+      const fromV4 = accepted(lab.addresses.vps.ipv4, attempts, v4);
+      const firstV6 = accepted(lab.addresses.vps.ipv6, attempts / 2, v6[0]);
+      const secondV6 = accepted(lab.addresses.vps.ipv6, attempts / 2, v6[1]);
+      console.log(`      (SSH connections accepted back to back: ${fromV4} of ${attempts} over IPv4; ${firstV6} of ${attempts / 2}, then ${secondV6} of ${attempts / 2} from a second address of the same /64)`);
+      // The bucket refills one connection every 60/rate seconds, and each dropped attempt waits out its timeout.
+      const refills = 2;
+      assert.ok(fromV4 >= SSH_RATE.burst && fromV4 <= SSH_RATE.burst + refills, `${fromV4} of ${attempts} accepted over IPv4; the burst is ${SSH_RATE.burst}`);
+      assert.ok(firstV6 >= SSH_RATE.burst && firstV6 <= SSH_RATE.burst + refills, `${firstV6} accepted over IPv6`);
+      assert.ok(secondV6 <= refills, `${secondV6} accepted from a second address of the same /64: it must draw on the same, spent budget`);
+    });
+
     it("the home gateway peer (wireguard-go, the plan's own peer config) handshakes with the VPS's kernel WireGuard", async () => {
       assert.match(lab.vps("lsmod"), /^wireguard /m, "kernel WireGuard, not a userspace one");
       await waitForHandshake(0, 90);
@@ -135,47 +181,50 @@ describe("the edge VPS: Debian 12 in a VM booted from the plan's own user-data",
     }
   });
 
-  describe("the push, over real SSH from the admin host", () => {
-    /** The create command of one of EdgeConfigPush's remote Commands, exactly as the plan recorded it. */
-    const pushCommand = (suffix: "apply" | "confirm") => {
-      const command = lab.edge.resources.find((r) => r.type === "command:remote:Command" && r.name.endsWith(`-push-${suffix}`));
-      if (!command) assert.fail(`the plan has no command:remote:Command *-push-${suffix}`);
-      return { create: String(command.inputs.create), triggers: command.inputs.triggers as string[] };
-    };
+  describe("STUN through the derp peer", () => {
+    for (const family of ["ipv4", "ipv6"] as const) {
+      it(`a client's STUN Binding request to 3478/udp over ${family} is answered through the tunnel, with the client's own address`, () => {
+        const seen = lab.stunFrom("client", lab.addresses.vps[family]);
+        assert.ok(addressBytes(seen.address).equals(addressBytes(lab.addresses.client[family])), `the STUN server saw ${seen.address}, not the client's ${lab.addresses.client[family]}`);
+      });
+    }
+  });
 
-    it("applies the plan's files with the rendered command, and confirms them over a second, new connection", async () => {
-      const apply = pushCommand("apply");
-      const token = apply.triggers[0];
-      const applied = lab.tryVps(apply.create, 300_000);
+  describe("the push, over real SSH from the admin host", () => {
+    it("applies the plan's files with the rendered command, probes the public path and confirms over a second, new connection", async () => {
+      const commands = pushCommandsOf(lab.edge);
+      const applied = steps(lab).apply(commands);
       assert.equal(applied.status, 0, applied.stderr + applied.stdout);
-      assert.equal(lab.vps("cat /var/lib/homelab-edge/pending").trim(), token);
+      assert.equal(lab.vps("cat /var/lib/homelab-edge/pending").trim(), commands.token);
+      const probed = steps(lab).probe(commands, applied.stdout);
+      assert.equal(probed.status, 0, probed.stderr);
+      assert.match(probed.stdout, /answers through the forwarded public path/);
       // The command provider opens a new connection per Command. apply ends by reloading sshd, which re-executes
       // itself, so the confirm's first dial can meet a closed port: the provider's dial retries cover that.
-      const confirm = await lab.viaNewConnection(pushCommand("confirm").create);
+      const confirm = await steps(lab).confirm(commands);
       assert.equal(confirm.status, 0, `${confirm.stderr}${confirm.stdout} (after ${confirm.attempts} dial(s))`);
       if (confirm.attempts > 1) console.log(`      (the confirm connected at dial ${confirm.attempts})`);
       assert.equal(lab.tryVps("test -e /var/lib/homelab-edge/pending").status, 1, "nothing is left pending");
-      assert.match(lab.vps("tail -n 1 /var/lib/homelab-edge/log").trim(), new RegExp(`confirmed ${token}$`));
+      assert.match(lab.vps("tail -n 1 /var/lib/homelab-edge/log").trim(), new RegExp(`confirmed ${commands.token}$`));
       checkServices();
       requestThroughTunnel("ipv4");
     });
   });
 
-  describe("after a reboot, with no push", () => {
+  describeCommitConfirm(() => lab, { requestThroughTunnel });
+
+  // One reboot serves both: a boot costs minutes under emulation, and what comes back is the same set of files.
+  describe("after a reboot with a change left pending, and no push", () => {
     let bootId: string;
     let rebootedAt: number;
+    let pending: PendingChange;
 
     before(async function () {
       if (!lab) this.skip();
+      pending = leaveChangePending(lab);
       bootId = lab.vps("cat /proc/sys/kernel/random/boot_id").trim();
       rebootedAt = Number(lab.vps("date +%s").trim());
-      const started = Date.now();
-      lab.tryVps("systemctl reboot", 15_000);
-      lab.closeMux();
-      await new Promise((r) => setTimeout(r, 10_000));
-      await lab.waitForSsh(600);
-      lab.vps("systemctl is-system-running --wait >/dev/null || true", 300_000);
-      lab.timings.rebootSeconds = (Date.now() - started) / 1000;
+      lab.timings.rebootSeconds = await lab.reboot();
     });
 
     it("is a new boot, and nftables, wg-quick@wg0 and ssh are active again", () => {
@@ -189,12 +238,14 @@ describe("the edge VPS: Debian 12 in a VM booted from the plan's own user-data",
       requestThroughTunnel("ipv6");
     });
 
-    it("has the plan's ruleset and SSH port back: only 80 and 443 open to the client", () => {
+    it("has the last confirmed ruleset and the SSH port back: only 80 and 443 open to the client", () => {
       assert.match(lab.vps("nft list table inet edge"), /dnat ip to 10\.10\.10\.2/);
       assert.match(lab.vps("sshd -T"), new RegExp(`^port ${lab.ssh.port}$`, "m"));
       const scan = lab.tryExec("client", "nmap", ["-Pn", "-n", "-sS", "-p", `22,80,443,${lab.ssh.port}`, "--max-retries", "2", "-oG", "-", lab.addresses.vps.ipv4]);
       assert.deepEqual(openTcpPorts(scan.stdout), [80, 443], scan.stdout);
       assert.equal(portState(scan.stdout, lab.ssh.port), "filtered", scan.stdout);
     });
+
+    itRolledBackAtBoot(() => lab, () => pending);
   });
 });
