@@ -42,6 +42,9 @@ export const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 /** The systemd unit that rolls back, at boot, a change whose confirm never came. */
 export const BOOT_ROLLBACK_UNIT = { name: "homelab-edge-boot-rollback.service", path: "/etc/systemd/system/homelab-edge-boot-rollback.service" } as const;
 
+/** How long loading a change may take before the timer armed ahead of it fires anyway. */
+export const LOAD_ALLOWANCE_SECONDS = 120;
+
 /** How apply reports on stdout whether the gateway peer has a recent handshake: "<prefix>up" or "<prefix>down". */
 export const GATEWAY_STATE_LINE = "homelab-edge-gateway: ";
 
@@ -78,7 +81,8 @@ export function renderBootRollbackUnit(paths: EdgePaths, wireguardInterface: str
  *                     the new ones, and start a detached timer that restores the last good files unless
  *   confirm TOKEN     arrives in time, over a new SSH connection (the one that applied the rules survives a bad
  *                     ruleset, so it proves nothing). Confirm first probes a forwarded port when the gateway is up.
- * The rollback timer is armed before anything is installed, so a change that fails halfway still comes back. Under
+ * The rollback timer is armed before anything is installed, so a change that fails halfway still comes back, and
+ * armed again once the change runs, so loading time never eats the confirm window. Under
  * systemd it is a transient timer unit, outside the SSH session, so no logout or sshd restart can end it; without
  * systemd it is a setsid'd process, and sshd is reloaded by signal.
  */
@@ -94,6 +98,7 @@ SSHD_DROPIN=${quote(p.sshdDropIn)}
 STATE=${quote(p.state)}
 WG_IF=${quote(spec.wireguardInterface)}
 CONFIRM_SECONDS=${spec.confirmSeconds}
+LOAD_ALLOWANCE_SECONDS=${LOAD_ALLOWANCE_SECONDS}
 PROBE_PEER_KEY=${quote(spec.probe.peerPublicKey)}
 PROBE_ADDRESS=${quote(spec.probe.address)}
 PROBE_PORT=${spec.probe.port}
@@ -180,15 +185,18 @@ ${renderBootRollbackUnit(p, spec.wireguardInterface)}UNIT
   rm -f "$STATE/boot-unit.tmp"
 }
 
-# Restores the last good files unless TOKEN is confirmed within CONFIRM_SECONDS.
+# Restores the last good files unless TOKEN is confirmed within SECONDS from now; arming again replaces the timer
+# armed before.
 arm_rollback_timer() {
   if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
-    # A timer left by an earlier try of the same change would make the unit name taken.
+    # A timer left by an earlier try of the same change, or by this one, would make the unit name taken.
     systemctl stop "homelab-edge-rollback-$1.timer" 2>/dev/null || true
-    systemd-run --quiet --collect --unit "homelab-edge-rollback-$1" --on-active="\${CONFIRM_SECONDS}s" --timer-property=AccuracySec=1s /bin/sh "$STATE/${STAGED_FILES.script}" rollback-after 0 "$1"
+    systemd-run --quiet --collect --unit "homelab-edge-rollback-$1" --on-active="$2s" --timer-property=AccuracySec=1s /bin/sh "$STATE/${STAGED_FILES.script}" rollback-after 0 "$1"
   else
+    if [ -s "$STATE/timer.pid" ]; then kill "$(cat "$STATE/timer.pid")" 2>/dev/null || true; fi
     # Fully detached, or this SSH channel would stay open until the timer fires and every confirm would be late.
-    setsid sh "$STATE/${STAGED_FILES.script}" rollback-after "$CONFIRM_SECONDS" "$1" </dev/null >/dev/null 2>&1 &
+    setsid sh "$STATE/${STAGED_FILES.script}" rollback-after "$2" "$1" </dev/null >/dev/null 2>&1 &
+    echo $! > "$STATE/timer.pid"
   fi
 }
 
@@ -228,7 +236,8 @@ cmd_apply() {
   fi
   echo "$token" > "$STATE/pending"
   rm -f "$STATE/rolled-back"
-  arm_rollback_timer "$token"
+  # Until the change runs, the window is longer by what loading may take, so this timer cannot fire mid-load.
+  arm_rollback_timer "$token" $((CONFIRM_SECONDS + LOAD_ALLOWANCE_SECONDS))
   if ! install_from "$staged"; then
     log "the new files failed to install"
     rollback || true
@@ -239,6 +248,9 @@ cmd_apply() {
     rollback || true
     exit 4
   fi
+  # The window counts from when the change runs: loading can take longer than the window on a slow or busy VPS
+  # (sshd -t and a reload under load), and then the confirm would always come too late.
+  arm_rollback_timer "$token" "$CONFIRM_SECONDS"
   log "applied $token; rolls back in \${CONFIRM_SECONDS}s unless confirmed"
   # On stdout, for the public-path probe that runs where Pulumi does (see renderPublicProbeCommand).
   if gateway_is_up; then echo "${GATEWAY_STATE_LINE}up"; else echo "${GATEWAY_STATE_LINE}down"; fi

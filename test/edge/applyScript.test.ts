@@ -152,6 +152,20 @@ describe("edge apply-with-rollback script", () => {
       assert.equal(sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-stdout").status, 0);
     });
 
+    it("counts the confirm window from when the change runs, not from before a slow load", async () => {
+      // sshd -t that takes longer than the whole window, as on a busy VPS.
+      const bin = mkdtempSync(join(tmpdir(), "slow-sshd-"));
+      writeFileSync(join(bin, "sshd"), `#!/bin/sh\nsleep ${CONFIRM_SECONDS + 2}\n`, { mode: 0o755 });
+      const dir = stage(paths, "slow-load", rulesetWithPort(22031));
+      const applied = ns.tryExec("env", [`PATH=${bin}:${process.env.PATH}`, "sh", join(dir, STAGED_FILES.script), "apply", dir, "tok-slow"]);
+      assert.equal(applied.status, 0, applied.stderr);
+      assert.match(loaded(), /tcp dport 22031 accept/, `the timer armed before the load has not rolled the change back ${readFileSync(join(paths.state, "log"), "utf8").split("\n").slice(-8).join("\n")} ${applied.stderr}`);
+      const confirmed = sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-slow");
+      assert.equal(confirmed.status, 0, confirmed.stderr);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.match(loaded(), /tcp dport 22031 accept/);
+    });
+
     it("at boot, puts the last good files back when a change is still pending, and records the rollback", () => {
       const dir = stage(paths, "before-reboot", rulesetWithPort(22029));
       assert.equal(sh(join(dir, STAGED_FILES.script), "apply", dir, "tok-reboot").status, 0);
@@ -159,13 +173,13 @@ describe("edge apply-with-rollback script", () => {
       const booted = sh(join(paths.state, STAGED_FILES.script), "boot");
       assert.equal(booted.status, 0, booted.stderr);
       assert.match(booted.stderr, /booted with tok-reboot unconfirmed: restoring the last good files/);
-      assert.equal(readFileSync(paths.ruleset, "utf8"), rulesetWithPort(22028), "the confirmed ruleset is the file nftables.service will load");
+      assert.equal(readFileSync(paths.ruleset, "utf8"), rulesetWithPort(22031), "the confirmed ruleset is the file nftables.service will load");
       assert.ok(!existsSync(join(paths.state, "pending")));
       const late = sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-reboot");
       assert.equal(late.status, 5);
       assert.match(late.stderr, /tok-reboot was rolled back at/);
       assert.equal(sh(join(paths.state, STAGED_FILES.script), "boot").status, 0, "with nothing pending, boot does nothing");
-      assert.equal(readFileSync(paths.ruleset, "utf8"), rulesetWithPort(22028));
+      assert.equal(readFileSync(paths.ruleset, "utf8"), rulesetWithPort(22031));
     });
   });
 
