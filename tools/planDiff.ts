@@ -42,7 +42,8 @@ const firstWords = (output: string) => output.split("\n").map((line) => line.rep
  * flags) is planned as it would plan itself. Exit 1 (findings) still leaves a complete plan; anything else fails.
  */
 function planTree(tree: string, out: string): { ok: true } | { ok: false; why: string } {
-  const result = spawnSync("npm", ["run", "plan", "--", "--out", out], { cwd: tree, encoding: "utf8" });
+  // An explicit log level: `npm run -s plan:diff` passes "silent" down, which would hide why a base cannot plan.
+  const result = spawnSync("npm", ["run", "--loglevel=error", "plan", "--", "--out", out], { cwd: tree, encoding: "utf8" });
   const complete = (result.status === 0 || result.status === 1) && STACKS.every((stack) => existsSync(join(out, stack, "resources.json")));
   return complete ? { ok: true } : { ok: false, why: `${firstWords(`${result.stderr}\n${result.stdout}`)} (exit ${result.status})` };
 }
@@ -55,7 +56,7 @@ function installBase(root: string, baseTree: string, base: string): void {
     symlinkSync(join(root, "node_modules"), join(baseTree, "node_modules"));
     return;
   }
-  const result = spawnSync("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: baseTree, encoding: "utf8" });
+  const result = spawnSync("npm", ["ci", "--loglevel=error", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: baseTree, encoding: "utf8" });
   if (result.status !== 0) throw new BaseCannotPlan(base, `npm ci failed: ${firstWords(result.stderr)}`);
 }
 
