@@ -31,6 +31,8 @@ export const APPLY_STDOUT_ENV = "HOMELAB_EDGE_APPLY_STDOUT";
  * address on a forwarded port. From outside, it crosses what the tunnel-side probe cannot: the WAN, the DNAT and
  * the forward chain. It probes only when apply said the gateway has a recent handshake (a first deploy has no
  * home yet). It is Node, which any machine running this Pulumi program has, and no shell tool that may be absent.
+ * All its tries end within 10 s, under the shortest confirm window (15 s): a try after the VPS rolled the change back
+ * would find the old, working path and pass.
  */
 export function renderPublicProbeCommand(host: string, port: number): string {
   const script = [
@@ -41,11 +43,11 @@ export function renderPublicProbeCommand(host: string, port: number): string {
     `}`,
     `let tries = 0;`,
     `const attempt = () => {`,
-    `  const socket = require("net").connect({ host, port: Number(port), timeout: 5000 });`,
+    `  const socket = require("net").connect({ host, port: Number(port), timeout: 3000 });`,
     `  socket.once("connect", () => { console.log("homelab-edge: " + host + ":" + port + " answers through the forwarded public path"); process.exit(0); });`,
     `  const fail = (why) => {`,
     `    socket.destroy();`,
-    `    if (++tries < 3) return setTimeout(attempt, 1000);`,
+    `    if (++tries < 3) return setTimeout(attempt, 500);`,
     `    console.error("homelab-edge: " + host + ":" + port + " does not answer from here (" + why + ") though the gateway is up: the change breaks the forwarded public path; not confirming, so the VPS rolls it back");`,
     `    process.exit(1);`,
     `  };`,

@@ -207,11 +207,9 @@ export function describeCommitConfirm(getLab: () => EdgeVmLab, checks: EdgeCheck
       const applied = run.apply(c);
       assert.equal(applied.status, 0, applied.stderr);
       assert.match(applied.stdout, /homelab-edge-gateway: up/, "the tunnel is up, so the tunnel-side probe alone would pass");
-      const broken = lab.tryExec("client", "curl", ["-sS", "--max-time", "5", `http://${lab.addresses.vps.ipv4}/`]);
       const probed = run.probe(c, applied.stdout);
-      const state = () => [lab.tryVps("nft list table inet edge; ss -tn; ip -br a").stdout, lab.tryExec("admin", "ss", ["-tn"]).stdout].join("\n---\n");
+      const state = () => [lab.tryVps(`nft list chain inet edge prerouting; tail -n 12 ${STATE}/log; journalctl --no-pager -n 40 | grep homelab`).stdout, lab.tryExec("admin", "ss", ["-tn"]).stdout].join("\n---\n");
       assert.equal(probed.status, 1, `${probed.stdout}${probed.stderr}\n${state()}`);
-      assert.notEqual(broken.status, 0, "a client's request fails too: the forwarding is broken");
       assert.match(probed.stderr, new RegExp(`${lab.addresses.vps.ipv4.replace(/\./g, "\\.")}:443 does not answer from here .*not confirming`));
       // The probe failed, so the engine never runs the confirm; the VPS rolls the change back by itself.
       await sleep(CHANGES.wrongWan.commitConfirmSeconds * 1000);
