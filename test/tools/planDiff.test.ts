@@ -48,5 +48,28 @@ describe("plan:diff's comparison", () => {
       ]);
       assert.equal(d.unchanged, 1, "the firewall only depends on it");
     });
+
+    it("replaces everything a provider manages when the provider is replaced (a new cluster context), and nothing else", () => {
+      const provider = (context: string) => resource("pulumi:providers:kubernetes", "cluster", { context });
+      const managed = { provider: "urn:pulumi:home::homelab::pulumi:pulumi:Stack$pulumi:providers:kubernetes::cluster" };
+      const ns = resource("kubernetes:core/v1:Namespace", "apps", { metadata: { name: "apps" } }, managed);
+      const chart = resource("kubernetes:helm.sh/v4:Chart", "cilium", { chart: "cilium" }, managed);
+      const elsewhere = resource("kubernetes:core/v1:Namespace", "other", { metadata: { name: "other" } }, { provider: "urn:pulumi:home::homelab::pulumi:providers:kubernetes::other" });
+      const d = diffStack("home", [provider("old"), ns, chart, elsewhere], [provider("new"), ns, chart, elsewhere]);
+      assert.deepEqual(d.replaced.map((r) => [r.key, r.causes]), [
+        ["kubernetes:core/v1:Namespace::apps", ["its provider pulumi:providers:kubernetes::cluster is replaced"]],
+        ["kubernetes:helm.sh/v4:Chart::cilium", ["its provider pulumi:providers:kubernetes::cluster is replaced"]],
+        ["pulumi:providers:kubernetes::cluster", ["context"]],
+      ]);
+      assert.equal(diffStack("home", [provider("same"), ns], [provider("same"), ns]).replaced.length, 0);
+    });
+
+    it("calls the deletion of the VPS and its primary IP a deletion of state", () => {
+      const server = resource("hcloud:index/server:Server", "edge", { serverType: "cx23" });
+      const ip = resource("hcloud:index/primaryIp:PrimaryIp", "edge-ipv4", { type: "ipv4" });
+      const d = diffStack("edge", [server, ip], []);
+      assert.deepEqual(d.deleted.map((f) => f.key).sort(), ["hcloud:index/primaryIp:PrimaryIp::edge-ipv4", "hcloud:index/server:Server::edge"]);
+      assert.deepEqual(d.kept, []);
+    });
   });
 });

@@ -13,6 +13,8 @@ export interface RecordedOptions {
   ignoreChanges: string[];
   additionalSecretOutputs: string[];
   protect: boolean;
+  /** URN of the provider that manages the resource (a remote component's, for its package), when not the default. */
+  provider?: string;
 }
 
 export interface RecordedResource {
@@ -127,6 +129,9 @@ function recordOf(req: any, urn: string, properties: any, read: boolean): Record
     if (secret) secretInputs.push(key);
   }
   const get = (getter: string) => (typeof req[getter] === "function" ? req[getter]() : undefined);
+  // A reference is "<urn>::<id>"; a remote component (a v4 Chart) names its providers by package instead.
+  const providerRef: string | undefined = get("getProvider") || get("getProvidersMap")?.get(req.getType().split(":")[0]);
+  const provider = providerRef ? providerRef.slice(0, providerRef.lastIndexOf("::")) : undefined;
   return {
     urn,
     type: req.getType(),
@@ -143,6 +148,7 @@ function recordOf(req: any, urn: string, properties: any, read: boolean): Record
       ignoreChanges: get("getIgnorechangesList") ?? [],
       additionalSecretOutputs: get("getAdditionalsecretoutputsList") ?? [],
       protect: Boolean(get("getProtect")),
+      ...(provider ? { provider } : {}),
     },
   };
 }

@@ -30,6 +30,10 @@ const PROVIDER_TYPES: Record<string, ForceNewSource> = {
     source: `${TLS}/resource_self_signed_cert.go (RequiresReplace)`,
   },
   "command:remote:Command": { paths: ["triggers"], source: "@pulumi/command 1.2.1 remote/command.d.ts: triggers \"trigger replacements on changes to this input\"" },
+  "command:local:Command": { paths: ["triggers"], source: "@pulumi/command 1.2.1 local/command.d.ts: triggers (replaced, as no update command is given)" },
+  // Every resource the provider manages is replaced with it (resourceDiff carries it). DiffConfig also replaces when
+  // the kubeconfig's active cluster differs, which the offline plan cannot see inside a secret kubeconfig.
+  "pulumi:providers:kubernetes": { paths: ["context", "cluster", "clusterIdentifier", "renderYamlToDirectory"], source: `${K8S.replace("diff.go forceNew table", "provider.go DiffConfig")}` },
 };
 
 /** pulumi-kubernetes: metadata.name/namespace replace every kind; these kinds add their immutable fields. */

@@ -106,7 +106,8 @@ export function diffStack(stack: string, base: PlannedResource[], head: PlannedR
 
 /**
  * Resources whose force-new inputs differ, then, until nothing more moves, those whose force-new inputs carry the
- * id of a replaced resource they depend on (a new resource has a new id: a new SSH key means a new server).
+ * id of a replaced resource they depend on (a new resource has a new id: a new SSH key means a new server), and those
+ * a replaced provider manages (a new cluster means every object in it is new).
  */
 function replacements(before: Map<string, PlannedResource>, after: Map<string, PlannedResource>): Replacement[] {
   const found = new Map<string, string[]>();
@@ -123,10 +124,13 @@ function replacements(before: Map<string, PlannedResource>, after: Map<string, P
       const known = found.get(key) ?? [];
       const causes = [...found.keys()].flatMap((replacedKey) => {
         const dependency = after.get(replacedKey)!;
-        if (!dependsOn.some((urn) => urn.endsWith(`$${replacedKey}`) || urn.endsWith(`::${replacedKey}`))) return [];
+        if (!dependsOn.some((urn) => urnNames(urn, replacedKey))) return [];
         const id = new RegExp(`(^|[^0-9A-Za-z-])${escape(fakeId(dependency.type, dependency.name))}([^0-9A-Za-z-]|$)`);
         return (forceNewFor(resource.type)?.paths ?? []).filter((path) => !ignoredOf(resource).includes(path) && id.test(JSON.stringify(valuesAt(resource.inputs, path)))).map((path) => `${path} (takes the new id of ${replacedKey})`);
       });
+      const provider = resource.options?.provider as string | undefined;
+      const replacedProvider = provider && [...found.keys()].find((replacedKey) => urnNames(provider, replacedKey));
+      if (replacedProvider) causes.push(`its provider ${replacedProvider} is replaced`);
       const added = causes.filter((cause) => !known.includes(cause));
       if (added.length) {
         found.set(key, [...known, ...added]);
@@ -137,6 +141,8 @@ function replacements(before: Map<string, PlannedResource>, after: Map<string, P
   return [...found].map(([key, causes]) => ({ key, causes }));
 }
 
+/** Whether a URN is that of the resource keyed `type::name`, at the top level or under a parent. */
+const urnNames = (urn: string, key: string) => urn.endsWith(`$${key}`) || urn.endsWith(`::${key}`);
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const ignoredOf = (r: PlannedResource) => (r.options?.ignoreChanges as string[] | undefined) ?? [];
 const retained = (r: PlannedResource) => Boolean(r.options?.retainOnDelete);
