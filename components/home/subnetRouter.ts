@@ -53,7 +53,7 @@ export function routerPolicies(lanCidr: string, traefikNamespace: string): Polic
 /**
  * A Tailscale subnet router for the LAN, registered with Headscale by a key no one pastes: the program creates an
  * empty Secret, a bootstrap Job (kubectl and a shell, RBAC for exec into Headscale's one pod and for that one Secret)
- * runs the Headscale CLI and writes a reusable key into it, and the router reads it. It runs in userspace mode, so it
+ * runs the Headscale CLI and writes a single-use key, valid for a day, into it, and the router reads it. It runs in userspace mode, so it
  * needs no capability and no device.
  */
 export class SubnetRouter extends pulumi.ComponentResource {
