@@ -32,8 +32,9 @@ describe("Helm values and namespace labels", () => {
     }
   });
 
-  // The pinned chart, and the newest major, whose values.schema.json moved redirections and tls under `http`.
-  for (const version of [TRAEFIK_CHART_VERSION, "41.3.0"]) describe(`Traefik, chart ${version}`, () => {
+  // The pinned chart (39 and later read redirections and tls under `http`), and 37.1.1, the layout before that move,
+  // which the config still takes.
+  for (const version of [TRAEFIK_CHART_VERSION, "37.1.1"]) describe(`Traefik, chart ${version}`, () => {
     const values = renderTraefikValues({ version, address: "192.168.1.241", podCidr: "10.42.0.0/16", gatewayApi: true }) as Record<string, any>;
     const args = (ports: TraefikPorts) => chartEntrypointArgs(ports, chartMajor(version));
 
