@@ -44,6 +44,12 @@ describe("home stack", function () {
     assert.equal(l2.loadBalancerIPs, true);
   });
 
+  it("has Cilium encrypt node-to-node traffic with WireGuard unless ciliumEncryption is off", async () => {
+    const encryption = (run: OfflineRun) => (resourceOf(run, CR("helm.sh/v4:Chart"), "cilium").inputs.values as any).encryption;
+    assert.deepEqual(encryption(home), { enabled: true, type: "wireguard" });
+    assert.deepEqual(encryption(await runHome({ ciliumEncryption: "false" }, edge)), { enabled: false });
+  });
+
   describe("tunnel gateway", () => {
     const deployment = () => spec(home, CR("apps/v1:Deployment"), "tunnel-gateway");
 
