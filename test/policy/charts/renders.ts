@@ -163,15 +163,21 @@ export const traefikServices = [
 ];
 
 const restrictedContainer = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true };
-const certManagerPod = (name: string, probes: Record<string, unknown>) => ({
+const certManagerValues = renderCertManagerValues() as any;
+/*
+ * cert-manager chart v1.21.1, templates/deployment.yaml, cainjector-deployment.yaml and webhook-deployment.yaml: each
+ * container's resources are its values' `resources`, `cainjector.resources` and `webhook.resources`, and absent when
+ * those are (`with`), so the stand-in carries what the program's values give.
+ */
+const certManagerPod = (name: string, resources: unknown, probes: Record<string, unknown>) => ({
   automountServiceAccountToken: true,
   securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-  containers: [{ name, image: `quay.io/jetstack/${name}:v1.21.1`, resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } }, securityContext: restrictedContainer, ...probes }],
+  containers: [{ name, image: `quay.io/jetstack/${name}:v1.21.1`, ...(resources ? { resources } : {}), securityContext: restrictedContainer, ...probes }],
 });
 export const certManager = [
-  deployment("Deployment", "cert-manager", "cert-manager", certManagerPod("cert-manager-controller", { livenessProbe: probe("/livez", 9403) })),
-  deployment("Deployment", "cert-manager", "cert-manager-cainjector", certManagerPod("cert-manager-cainjector", {})),
-  deployment("Deployment", "cert-manager", "cert-manager-webhook", certManagerPod("cert-manager-webhook", { livenessProbe: probe("/livez", 6080), readinessProbe: probe("/healthz", 6080) })),
+  deployment("Deployment", "cert-manager", "cert-manager", certManagerPod("cert-manager-controller", certManagerValues.resources, { livenessProbe: probe("/livez", 9403) })),
+  deployment("Deployment", "cert-manager", "cert-manager-cainjector", certManagerPod("cert-manager-cainjector", certManagerValues.cainjector?.resources, {})),
+  deployment("Deployment", "cert-manager", "cert-manager-webhook", certManagerPod("cert-manager-webhook", certManagerValues.webhook?.resources, { livenessProbe: probe("/livez", 6080), readinessProbe: probe("/healthz", 6080) })),
 ];
 
 /*
