@@ -47,7 +47,7 @@ async function main() {
   writeFileSync(join(out, "policy-config.json"), `${JSON.stringify(plan.packConfig, null, 2)}\n`);
   let problems = 0;
   let mandatory = 0;
-  for (const { stack, run, violations, standIns, placeholders } of plan.stacks) {
+  for (const { stack, run, violations, standIns, placeholders, advice } of plan.stacks) {
     const dir = join(out, stack);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -73,6 +73,7 @@ async function main() {
       const set = name.includes(".") ? `--path '${name}' <value>` : name;
       console.log(`planned with a stand-in for ${key}, which ${stack} does not set: before a real deploy, pulumi config set --stack ${stack} --secret ${set}`);
     }
+    for (const { key, message } of advice) console.log(`advice for ${stack}: ${key}: ${message}`);
     if (placeholders.length) console.log(`example values a real preview or deploy of ${stack} refuses until they are your own:\n${placeholders.map((p) => `  - ${p.key}: "${p.value}", ${p.why}`).join("\n")}`);
     console.log(`wrote ${dir}/: ${[...Object.keys(run.artifacts), "resources.json", "outputs.json", "policy.json"].join(", ")}\n`);
   }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { getMonitor } from "@pulumi/pulumi/runtime/settings";
+import { homeAdvice } from "./advice";
 import { APP_SECRETS_KEY, AppSecretRead, resolveAppSecrets, ResolvedAppSecrets } from "./appSecrets";
 import { refusePlaceholders } from "./placeholders";
 import { EdgeConfig, HomeConfig, parseEdgeConfig, parseHomeConfig, projectKeys } from "./schema";
@@ -35,11 +36,13 @@ export function loadEdgeConfig(): LoadedEdgeConfig {
   };
 }
 
-/** Reads and validates the home stack's config. */
+/** Reads and validates the home stack's config; a real preview or deploy also warns of what it leaves undone. */
 export function loadHomeConfig(): HomeConfig {
   const raw = projectConfig();
   const config = parseHomeConfig(raw);
   refusePlaceholdersForReal(raw);
+  // The offline plan prints the same advice itself, once, rather than from every test's run.
+  if (!offline()) for (const advice of homeAdvice(config)) pulumi.log.warn(`${advice.key}: ${advice.message}`);
   return config;
 }
 

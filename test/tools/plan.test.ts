@@ -65,6 +65,11 @@ describe("npm run plan", function () {
     assert.match(first.stdout, /^ {2}- homelab:adminCidrs\[0\]: "198\.51\.100\.0\/24", a documentation address range, routed nowhere$/m);
   });
 
+  it("advises on what the example deploys without: its monitoring entry alerts no one until a receiver is set", () => {
+    assert.match(first.stdout, /^advice for home: homelab:alertReceivers: no receiver is set, so the alerts .* reach no one; add one \(README: Alerting\)$/m);
+    assert.doesNotMatch(first.stdout, /^advice for edge/m);
+  });
+
   it("runs the policy pack over each stack and writes the pack config the catalog implies", () => {
     assert.match(first.stdout, /policy pack \(edge\): 0 mandatory violation\(s\), 0 other finding\(s\)/);
     assert.match(first.stdout, /policy pack \(home\): 0 mandatory violation\(s\), 9 other finding\(s\)\n\[advisory\] k8s-exemptions\n/);

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { appSecretReads } from "../../components/apps/appSecret";
 import { APP_SECRETS_KEY, resolveAppSecrets } from "../../components/config/appSecrets";
+import { Advice, homeAdvice } from "../../components/config/advice";
 import { Placeholder, placeholdersIn } from "../../components/config/placeholders";
 import { parseEdgeConfig, parseHomeConfig, projectKeys } from "../../components/config/schema";
 import { EDGE_SECRET_OUTPUTS } from "../../components/contract/edge";
@@ -22,6 +23,8 @@ export interface StackPlan {
   standIns: string[];
   /** The example's values still in the stack's config, which a real engine refuses. */
   placeholders: Placeholder[];
+  /** What the config deploys without that an operator would expect; a real engine warns of each too. */
+  advice: Advice[];
 }
 
 export interface Plan {
@@ -54,7 +57,7 @@ export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): P
     const raw = projectKeys(config);
     // The program stood in for the same keys: resolving them again here only names them.
     const appSecrets = stack === "home" ? resolveAppSecrets(raw[APP_SECRETS_KEY], appSecretReads(parseHomeConfig(raw).services), { standIns: true }).standIns : [];
-    return { stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig), standIns: [...standIns, ...appSecrets], placeholders: placeholdersIn(raw) };
+    return { stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig), standIns: [...standIns, ...appSecrets], placeholders: placeholdersIn(raw), advice: stack === "home" ? homeAdvice(parseHomeConfig(raw)) : [] };
   };
   const edge = await runOffline({ stack: "edge", project: edgeConfig.project, config: edgeConfig.config, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
   if (stacks.includes("edge")) plans.push(await withVerdicts("edge", edge));
