@@ -10,6 +10,10 @@ export const FIRST_RUN_WIZARDS: Record<string, string> = {
   jellyfin: "Jellyfin serves its /Startup wizard anonymously until an admin exists",
   "uptime-kuma": "Uptime Kuma shows /setup to anyone until an admin exists",
   "home-assistant": "Home Assistant's onboarding makes its first visitor the owner",
+  // server/auth.go createAdmin: allowed while the user table is empty.
+  navidrome: "Navidrome lets its first visitor create the admin account",
+  // conf/defaults.ini: admin_user admin, admin_password admin, until someone signs in and changes it.
+  grafana: "Grafana's admin account has the password admin until its first sign-in changes it",
 };
 
 /** The image's name without registry, path, tag or digest: "docker.io/jellyfin/jellyfin:10.10.7" → "jellyfin". */

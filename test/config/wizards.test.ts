@@ -25,6 +25,8 @@ describe("first-run admin wizards", () => {
   it("refuses a wizard app public before its admin exists, naming the key, the app and the way out", () => {
     assert.match(refusal({ ...JELLYFIN, exposure: "public" }), /homelab:services\[\d+\]\.exposure: "media" is public, but Jellyfin serves its \/Startup wizard anonymously .* Deploy it as vpn, create the admin account, then set adminClaimed: true/);
     assert.match(refusal({ ...JELLYFIN, name: "status", image: "docker.io/louislam/uptime-kuma:1.23.16", exposure: "public" }), /"status" is public, but Uptime Kuma shows \/setup/);
+    assert.match(refusal({ ...JELLYFIN, name: "music", image: "docker.io/deluan/navidrome:0.63.2", exposure: "public" }), /"music" is public, but Navidrome lets its first visitor create the admin account/);
+    assert.match(refusal({ ...JELLYFIN, name: "graphs", image: "docker.io/grafana/grafana:12.1.1", exposure: "public" }), /"graphs" is public, but Grafana's admin account has the password admin/);
   });
 
   it("lets it be vpn or lan, public once adminClaimed says the admin exists, or public behind forward-auth", () => {
@@ -35,7 +37,7 @@ describe("first-run admin wizards", () => {
   it("ships no public wizard app in the example catalog (Pulumi.yaml)", () => {
     const catalog = JSON.parse(loadStackConfig("edge", process.cwd()).config["homelab:services"]) as { name: string; image?: string; exposure: string }[];
     const wizards = catalog.filter((s) => s.image && FIRST_RUN_WIZARDS[imageName(s.image)]);
-    assert.deepEqual(wizards.map((s) => s.name).sort(), ["jellyfin", "uptime-kuma"]);
+    assert.deepEqual(wizards.map((s) => s.name).sort(), ["grafana", "jellyfin", "navidrome", "uptime-kuma"]);
     assert.deepEqual(wizards.filter((s) => s.exposure === "public"), []);
   });
 });
