@@ -25,7 +25,7 @@ const HEALTH_PORT = 9999;
 type PodDns = Pick<k8s.types.input.core.v1.PodSpec, "dnsPolicy" | "dnsConfig">;
 /**
  * The pod's resolver for every container: Gluetun's DNS server on the shared loopback. Gluetun rewrites only its own
- * container's resolv.conf (v3.40.0 internal/dns/setup.go, and only where the file is writable); the app's keeps
+ * container's resolv.conf (v3.41.1 internal/dns/setup.go, and only where the file is writable); the app's keeps
  * kubelet's cluster DNS otherwise, which Cilium's socket load-balancing turns into a CoreDNS pod address, inside the
  * pod network the kill switch lets through.
  */
@@ -57,7 +57,8 @@ export function gluetunSidecar(spec: GluetunSpec): { container: Container; volum
     // Kernel WireGuard needs no /dev/net/tun, so no host device reaches the pod.
     ...(vpn.type === "wireguard" ? [{ name: "WIREGUARD_IMPLEMENTATION", value: "kernel" }] : []),
     ...credentials,
-    { name: "FIREWALL", value: "on" },
+    // No key turns the kill switch on: it is on unless FIREWALL_ENABLED_DISABLING_IT_SHOOTS_YOU_IN_YOUR_FOOT is off
+    // (v3.41.1 internal/configuration/settings/firewall.go), which this sidecar never sets.
     { name: "FIREWALL_INPUT_PORTS", value: String(spec.appPort) },
     { name: "FIREWALL_OUTBOUND_SUBNETS", value: spec.clusterCidrs.join(",") },
     // Gluetun's own DNS (DNS over TLS, through the tunnel) instead of cluster DNS, which forwards over the home ISP.

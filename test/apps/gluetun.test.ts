@@ -1,9 +1,10 @@
 import { strict as assert } from "node:assert";
 import { DEFAULT_ENDPOINT_PORTS, gluetunSidecar } from "../../components/apps/gluetun";
+import { parseHomeConfig } from "../../components/config/schema";
 import { allPolicies } from "../../policy/policies";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
 import { runPolicies, targetsOf } from "../../tools/offline/policyRunner";
-import { edgeRefusal, validEdgeRaw } from "../support/fixtures";
+import { edgeRefusal, validEdgeRaw, validHomeRaw } from "../support/fixtures";
 import { resourceOf, runHome } from "../support/offline";
 
 const TORRENT = {
@@ -14,6 +15,18 @@ const TORRENT = {
   image: "docker.io/qbittorrentofficial/qbittorrent-nox:5.1.2-1",
   vpn: { provider: "mullvad", type: "wireguard", region: "Sweden", credentialsSecret: "torrent-vpn" },
 };
+/** The Gluetun release whose source the citations below were read at; the default image must be that release. */
+const GLUETUN_READ = "v3.41.1";
+/**
+ * Every key the sidecar may set, as Gluetun v3.41.1 reads them in internal/configuration/settings/: provider.go, vpn.go,
+ * serverselection.go, wireguard.go, openvpn.go, firewall.go, dns.go, portforward.go and health.go. A key outside
+ * these is ignored without a word, so a setting that relies on it silently does nothing.
+ */
+const GLUETUN_KEYS = new Set([
+  "VPN_SERVICE_PROVIDER", "VPN_TYPE", "SERVER_REGIONS", "WIREGUARD_IMPLEMENTATION", "WIREGUARD_PRIVATE_KEY", "WIREGUARD_ADDRESSES",
+  "OPENVPN_USER", "OPENVPN_PASSWORD", "FIREWALL_INPUT_PORTS", "FIREWALL_OUTBOUND_SUBNETS", "DNS_KEEP_NAMESERVER", "VPN_PORT_FORWARDING",
+  "HEALTH_SERVER_ADDRESS",
+]);
 const catalog = (entry: object) => JSON.stringify([...JSON.parse(validEdgeRaw().services), entry]);
 const env = (container: { env?: unknown }) => Object.fromEntries(((container.env ?? []) as { name: string; value?: string; valueFrom?: unknown }[]).map((e) => [e.name, e.value ?? e.valueFrom]));
 
@@ -29,7 +42,8 @@ describe("VPN sidecar (Gluetun)", function () {
     assert.deepEqual(app.securityContext.capabilities, { drop: ["ALL"] });
     const vars = env(gluetun);
     assert.equal(vars.WIREGUARD_IMPLEMENTATION, "kernel");
-    assert.equal(vars.FIREWALL, "on");
+    // v3.41.1 settings/firewall.go: the kill switch defaults to on, and only this key turns it off.
+    assert.equal(vars.FIREWALL_ENABLED_DISABLING_IT_SHOOTS_YOU_IN_YOUR_FOOT, undefined);
     assert.equal(vars.FIREWALL_INPUT_PORTS, "8080", "Traefik still reaches the app's port");
     assert.equal(vars.FIREWALL_OUTBOUND_SUBNETS, "10.42.0.0/16", "the pod network only: no Service, cluster DNS least of all");
     assert.deepEqual(vars.WIREGUARD_PRIVATE_KEY, { secretKeyRef: { name: "torrent-vpn", key: "wireguard_private_key" } });
@@ -51,9 +65,18 @@ describe("VPN sidecar (Gluetun)", function () {
 
   it("sends DNS through the tunnel: Gluetun's own resolver, not the cluster's, for every container of the pod", () => {
     const sidecar = gluetunSidecar({ vpn: TORRENT.vpn as any, image: "x:1", appPort: 8080, clusterCidrs: ["10.42.0.0/16"] });
-    // gluetun v3.40.0 internal/configuration/settings/dns.go: "on" keeps resolv.conf's server and turns the DoT server off.
+    // gluetun v3.41.1 internal/configuration/settings/dns.go: "on" keeps resolv.conf's server and turns Gluetun's DNS
+    // forwarder off; DNS_ADDRESS defaults to 127.0.0.1, the address the pod's resolv.conf names.
     assert.equal(env(sidecar.container).DNS_KEEP_NAMESERVER, "off");
     assert.deepEqual(sidecar.dns, { dnsPolicy: "None", dnsConfig: { nameservers: ["127.0.0.1"] } }, "kubelet's cluster resolver leaves the app's resolv.conf");
+  });
+
+  it(`sets only keys Gluetun ${GLUETUN_READ} reads, and the default image is that release`, () => {
+    assert.ok(parseHomeConfig(validHomeRaw()).gluetunImage.endsWith(`:${GLUETUN_READ}`), "the citations here were read at the pinned release");
+    for (const vpn of [TORRENT.vpn, { provider: "protonvpn", type: "openvpn", region: "Netherlands", credentialsSecret: "s", portForwarding: true }]) {
+      const names = Object.keys(env(gluetunSidecar({ vpn: vpn as any, image: "x:1", appPort: 8080, clusterCidrs: ["10.42.0.0/16"] }).container));
+      assert.deepEqual(names.filter((n) => !GLUETUN_KEYS.has(n)), [], `${vpn.type}: keys Gluetun ignores`);
+    }
   });
 
   it("OpenVPN mounts /dev/net/tun as an explicit, named exemption", () => {
