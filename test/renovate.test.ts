@@ -164,6 +164,14 @@ describe(CONFIG_FILE, () => {
     assert.deepEqual(["major", "minor", "patch"].map((type) => applyRules(config, kubectl, type).dependencyDashboardApproval), [true, true, undefined]);
   });
 
+  it("reads the gateway's linuxserver WireGuard tag as versions, so a new package release or build is an update", () => {
+    const [wireguard] = depsOf((d) => d.depName === "lscr.io/linuxserver/wireguard");
+    const versioning = String(applyRules(config, wireguard, "patch").versioning ?? "");
+    assert.match(versioning, /^regex:/, "docker versioning takes -r<n>-ls<build> for a suffix each build changes");
+    const parts = new RegExp(versioning.slice("regex:".length)).exec(wireguard.currentValue ?? "")?.groups ?? {};
+    assert.ok(["major", "minor", "patch", "build", "revision"].every((part) => /^\d+$/.test(parts[part] ?? "")), `${wireguard.currentValue} parses into every part`);
+  });
+
   it("holds @pulumi/command on 1.x and TypeScript on 5.x (DESIGN: Gotchas already measured), which today's ranges are in", () => {
     for (const [name, bound, major] of [["@pulumi/command", "<2", 1], ["typescript", "<6", 5]] as const) {
       const dep = depsOf((d) => d.manager === "npm" && d.depName === name)[0];

@@ -28,11 +28,11 @@ const homeShape = {
   certManagerVersion: chartVersion().default("v1.21.1"),
   reflectorVersion: chartVersion().default("10.0.63"),
   /** Brings up kernel WireGuard in the gateway pod; needs wg-quick, ip and bash. */
-  gatewayWireguardImage: image().default("lscr.io/linuxserver/wireguard:1.0.20250521"),
-  gatewayHaproxyImage: image().default("docker.io/library/haproxy:3.2.4-alpine"),
+  gatewayWireguardImage: image().default("lscr.io/linuxserver/wireguard:1.0.20250521-r1-ls110"),
+  gatewayHaproxyImage: image().default("docker.io/library/haproxy:3.4.4-alpine"),
   /** The cluster's Service network; Gluetun's kill switch lets traffic to it through, so cluster DNS keeps working. */
   serviceCidr: cidr(4).default("10.43.0.0/16"),
-  gluetunImage: image().default("docker.io/qmcgaw/gluetun:v3.40.0"),
+  gluetunImage: image().default("docker.io/qmcgaw/gluetun:v3.41.1"),
   /** The storage classes the cluster offers; when set, a volume naming any other is refused. */
   storageClasses: json(z.array(text().regex(DNS_LABEL, "must be a storage class name"), { error: "must be a list of storage class names" }).min(1, "must list at least one class")).optional(),
   /** Traefik forward-auth: where to ask whether a request may pass, and the answer headers handed to the app. */

@@ -5,11 +5,20 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { WAIVER_RULES } from "../../components/apps/gluetun";
 import { TUNNEL_SETUP_WAIVERS, tunnelEndpointEgress, tunnelSetupContainer, tunnelSetupExemptions } from "../../components/home/tunnelSetup";
+import { parseHomeConfig } from "../../components/config/schema";
 import { exemptionAnnotation } from "../../components/contract/policyNames";
 import { renderPolicyRouting, renderWireguardConfig } from "../../components/edge/wireguard";
+import { validHomeRaw } from "../support/fixtures";
 import { Netns, requireRealTools, run, tryRun } from "../support/realTools";
 
 describe("tunnel setup (the wg-quick init container of the gateway and of Headscale)", () => {
+  it("defaults to a WireGuard image tag linuxserver publishes", () => {
+    // linuxserver/docker-wireguard's Jenkinsfile (at 1.0.20250521-r1-ls110) pushes `<wireguard-tools apk version>-ls<build>`,
+    // `version-<apk version>` and latest: a bare upstream version such as 1.0.20250521 is never a tag, so it cannot be pulled.
+    const tag = parseHomeConfig(validHomeRaw()).gatewayImages.wireguard.split(":").pop();
+    assert.match(tag!, /^(\d+\.\d+\.\d+-r\d+-ls\d+|version-\d+\.\d+\.\d+-r\d+)$/);
+  });
+
   it("adds NET_ADMIN and nothing else, runs wg-quick on the mounted config, and is sized", () => {
     const container = tunnelSetupContainer("lscr.io/linuxserver/wireguard:1.0.20250521", "derp-wireguard") as any;
     assert.deepEqual(container.command.slice(0, 2), ["sh", "-c"]);
