@@ -29,7 +29,7 @@ export const tailnetShape = {
     ),
   ).default({ users: [], groups: {}, hosts: {}, acls: [] }),
   /** The router's image; containerboot before v1.96.0 needs a service-account token, which the router does not mount. */
-  subnetRouterImage: image().default("docker.io/tailscale/tailscale:v1.98.10"),
+  subnetRouterImage: image().default("docker.io/tailscale/tailscale:v1.102.5"),
   /** Runs the Headscale CLI in Headscale's pod through kubectl exec; needs kubectl, sh and jq. */
   headscaleBootstrapImage: image().default("docker.io/alpine/k8s:1.33.4"),
   /** Headplane, the web UI a component: headplane entry runs; refused against a Headscale no Headplane release supports. */
