@@ -8,7 +8,7 @@ import { ServiceConfig } from "./services";
  */
 export const FIRST_RUN_WIZARDS: Record<string, string> = {
   jellyfin: "Jellyfin serves its /Startup wizard anonymously until an admin exists",
-  "uptime-kuma": "Uptime Kuma shows /setup to anyone until an admin exists",
+  "uptime-kuma": "Uptime Kuma shows /setup (from 2.0, /setup-database before it) to anyone until an admin exists",
   "home-assistant": "Home Assistant's onboarding makes its first visitor the owner",
   // server/auth.go createAdmin: allowed while the user table is empty.
   navidrome: "Navidrome lets its first visitor create the admin account",
