@@ -7,10 +7,8 @@ import { allPolicies } from "../../policy/policies";
 import { OfflineRun } from "../../tools/offline/engine";
 import { runPolicies, targetsOf } from "../../tools/offline/policyRunner";
 import { certManagerRolesOf } from "../policy/charts/renders";
-import { resourceOf, resourcesOf, runEdge, runHome } from "../support/offline";
+import { kubernetesType as CR, resourceOf, resourcesOf, runFixtureStacks, runHome, specOf as spec } from "../support/offline";
 
-const CR = (kind: string) => `kubernetes:${kind}`;
-const spec = (run: OfflineRun, type: string, name: string) => resourceOf(run, type, name).inputs.spec as Record<string, any>;
 const issuanceFindings = async (targets: Parameters<typeof runPolicies>[1]) =>
   (await runPolicies(allPolicies.filter((p) => p.name === "k8s-certificate-issuance"), targets)).map((v) => v.message);
 
@@ -19,8 +17,7 @@ describe("cert-manager", function () {
   let edge: OfflineRun;
   let home: OfflineRun;
   before(async () => {
-    edge = await runEdge();
-    home = await runHome({}, edge);
+    ({ edge, home } = await runFixtureStacks());
   });
 
   it("signs only in Traefik's namespace: namespaced Issuers there, with their CA key, DNS token and certificates, and no ClusterIssuer", async () => {

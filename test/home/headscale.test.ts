@@ -11,7 +11,7 @@ import { headscalePolicies } from "../../components/home/headscale";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
 import { homeRefusal, validHomeRaw } from "../support/fixtures";
 import { bootstrapScript, kubectlCalls, runBootstrapScript, writeKubectlStandIn } from "./fixtures/kubectlStandIn";
-import { resourceOf, resourcesOf, runEdge, runHome } from "../support/offline";
+import { resourceOf, resourcesOf, runFixtureStacks, runHome } from "../support/offline";
 import { requireRealTools, run } from "../support/realTools";
 
 const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
@@ -196,8 +196,7 @@ echo "unexpected: $*" >&2; exit 2
 
   describe("in the home stack", () => {
     it("runs Headscale with the derp peer in its pod, NET_ADMIN on the init container only, published through the tunnel", async () => {
-      const edge = await runEdge();
-      const home = await runHome({}, edge);
+      const { edge, home } = await runFixtureStacks();
       const set = resourceOf(home, "kubernetes:apps/v1:StatefulSet", "headscale").inputs as any;
       const pod = set.spec.template.spec;
       assert.deepEqual(pod.initContainers.map((c: any) => [c.name, c.securityContext.capabilities.add]), [["tunnel-setup", ["NET_ADMIN"]]]);

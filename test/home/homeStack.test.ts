@@ -12,18 +12,15 @@ import { OfflineRun, runOffline } from "../../tools/offline/engine";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
 import { asStackReference } from "../../tools/offline/planStacks";
 import { validHomeRaw } from "../support/fixtures";
-import { resourceOf, runEdge, runHome } from "../support/offline";
+import { kubernetesType as CR, resourceOf, runFixtureStacks, runHome, specOf as spec } from "../support/offline";
 
-const CR = (kind: string) => `kubernetes:${kind}`;
-const spec = (run: OfflineRun, type: string, name: string) => resourceOf(run, type, name).inputs.spec as Record<string, any>;
 
 describe("home stack", function () {
   this.timeout(60000);
   let edge: OfflineRun;
   let home: OfflineRun;
   before(async () => {
-    edge = await runEdge();
-    home = await runHome({}, edge);
+    ({ edge, home } = await runFixtureStacks());
   });
 
   it("reads the edge contract through one StackReference named by config, and targets the configured context", () => {

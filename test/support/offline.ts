@@ -37,6 +37,18 @@ export async function runHome(overrides: Record<string, string | undefined> = {}
   return runOffline({ stack: "home", config, secretKeys: secretKeys.map((k) => `${PROJECT}:${k}`), stackReferences: { [raw.edgeStack!]: asStackReference(edgeRun) }, program: () => buildStack("home") });
 }
 
+/** The fixture edge run, and the fixture home run against its outputs. */
+export async function runFixtureStacks(): Promise<{ edge: OfflineRun; home: OfflineRun }> {
+  const edge = await runEdge();
+  return { edge, home: await runHome({}, edge) };
+}
+
+/** A Kubernetes resource's type token from its group/version:kind, e.g. "core/v1:Secret". */
+export const kubernetesType = (kind: string) => `kubernetes:${kind}`;
+
+/** The spec input of the one resource of a type and name. */
+export const specOf = (run: OfflineRun, type: string, name: string) => resourceOf(run, type, name).inputs.spec as Record<string, any>;
+
 /** The id the engine gave a resource: what other resources' inputs refer to it by. */
 export function idOf(run: OfflineRun, type: string, name: string): string {
   resourceOf(run, type, name);

@@ -1,12 +1,11 @@
 import { strict as assert } from "node:assert";
 import { crossStackProblems } from "../../tools/offline/crossStack";
 import { validEdgeRaw } from "../support/fixtures";
-import { runEdge, runHome } from "../support/offline";
+import { runEdge, runFixtureStacks, runHome } from "../support/offline";
 
 describe("checks across the edge and home stacks", () => {
   it("finds a listener on the gateway for every port the edge forwards, and nothing else", async () => {
-    const edge = await runEdge();
-    const home = await runHome({}, edge);
+    const { edge, home } = await runFixtureStacks();
     assert.deepEqual(crossStackProblems(edge, home), []);
   });
 
@@ -27,8 +26,7 @@ describe("checks across the edge and home stacks", () => {
   });
 
   it("finds Headscale's STUN listener behind the forwarded UDP port, and reports it missing", async () => {
-    const edge = await runEdge();
-    const home = await runHome({}, edge);
+    const { edge, home } = await runFixtureStacks();
     assert.deepEqual(crossStackProblems(edge, home).filter((p) => p.includes("udp")), []);
     const bound = { ...home, artifacts: { ...home.artifacts, "headscale-config.yaml": home.artifacts["headscale-config.yaml"].replace('stun_listen_addr: "[::]:3478"', "stun_listen_addr: 10.10.10.3:3478") } };
     assert.deepEqual(crossStackProblems(edge, bound), ["the edge forwards udp to fd7a:10:10::3:3478, but nothing in the home stack listens there"], "bound to the IPv4 tunnel address, STUN serves IPv4 only");
@@ -40,8 +38,7 @@ describe("checks across the edge and home stacks", () => {
   });
 
   it("reports a forwarded port with no listener, and a listener nothing forwards to", async () => {
-    const edge = await runEdge();
-    const home = await runHome({}, edge);
+    const { edge, home } = await runFixtureStacks();
     const narrowed = { ...home, artifacts: { ...home.artifacts, "haproxy.cfg": home.artifacts["haproxy.cfg"].replace(/ {2}bind 10\.10\.10\.2:25565\n/, "  bind 10.10.10.2:2222\n") } };
     assert.deepEqual(crossStackProblems(edge, narrowed), [
       "the edge forwards tcp to 10.10.10.2:25565, but nothing in the home stack listens there",
