@@ -55,9 +55,10 @@ export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): P
   const withVerdicts = async (stack: PlannedStack, run: OfflineRun): Promise<StackPlan> => {
     const { standIns, config } = stack === "edge" ? edgeConfig : homeConfig;
     const raw = projectKeys(config);
+    const home = stack === "home" ? parseHomeConfig(raw) : undefined;
     // The program stood in for the same keys: resolving them again here only names them.
-    const appSecrets = stack === "home" ? resolveAppSecrets(raw[APP_SECRETS_KEY], appSecretReads(parseHomeConfig(raw).services), { standIns: true }).standIns : [];
-    return { stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig), standIns: [...standIns, ...appSecrets], placeholders: placeholdersIn(raw), advice: stack === "home" ? homeAdvice(parseHomeConfig(raw)) : [] };
+    const appSecrets = home ? resolveAppSecrets(raw[APP_SECRETS_KEY], appSecretReads(home.services), { standIns: true }).standIns : [];
+    return { stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig), standIns: [...standIns, ...appSecrets], placeholders: placeholdersIn(raw), advice: home ? homeAdvice(home) : [] };
   };
   const edge = await runOffline({ stack: "edge", project: edgeConfig.project, config: edgeConfig.config, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
   if (stacks.includes("edge")) plans.push(await withVerdicts("edge", edge));
