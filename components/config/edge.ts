@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { WIDEST_ADMIN_PREFIX } from "../contract/policyNames";
-import { familiesCovered, isWholeInternet, parseCidr } from "./cidr";
+import { cidrContains, familiesCovered, isWholeInternet, parseCidr } from "./cidr";
 import { commonProblems, CommonConfig, commonShape, toCommon, WEB_PORTS } from "./common";
 import { parseWith, Problem } from "./parsing";
 import { anyCidr, boolean, integer, json, text } from "./values";
@@ -45,6 +45,14 @@ function edgeProblems(c: z.infer<typeof edgeSchema>): Problem[] {
     } else if (!c.allowWideAdminCidrs && cidr.prefix < WIDEST_ADMIN_PREFIX[cidr.family]) {
       problems.push({ key: `adminCidrs[${i}]`, message: `"${cidr.text}" is wider than a /${WIDEST_ADMIN_PREFIX[cidr.family]} and opens SSH to much of the internet; list narrower networks, or set homelab:allowWideAdminCidrs to true if you mean it` });
     }
+  });
+  // One network inside another is redundant, and nft refuses the pair in one interval set ("conflicting intervals"),
+  // so nftables.service would fail at first boot and leave the VPS with no ruleset at all.
+  admin.forEach((inner, j) => {
+    const i = admin.findIndex((outer, k) => k !== j && cidrContains(outer, inner) && (outer.prefix < inner.prefix || k < j));
+    if (i < 0) return;
+    const message = admin[i].prefix === inner.prefix ? `"${inner.text}" is listed twice (also adminCidrs[${i}]); list it once` : `"${inner.text}" lies inside "${admin[i].text}" (adminCidrs[${i}]), and nftables refuses a network inside another in one set; drop the narrower one`;
+    problems.push({ key: `adminCidrs[${j}]`, message });
   });
   for (const family of familiesCovered(admin.filter((cidr) => !isWholeInternet(cidr)))) {
     problems.push({ key: "adminCidrs", message: `together cover every IPv${family} address, which opens SSH to the whole internet; list the networks you administer from` });

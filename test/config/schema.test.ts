@@ -80,9 +80,9 @@ describe("config schema", () => {
   }
 
   it("refuses admin networks wider than a /16 or an IPv6 /32 unless allowWideAdminCidrs says so", () => {
-    const message = errorFor({ adminCidrs: JSON.stringify(["10.0.0.0/8", "2001:d00::/24", "198.51.100.0/24", "2001:db8:5::/48"]) });
+    const message = errorFor({ adminCidrs: JSON.stringify(["10.0.0.0/8", "2a00::/24", "198.51.100.0/24", "2001:db8:5::/48"]) });
     assert.match(message, /homelab:adminCidrs\[0\]: "10\.0\.0\.0\/8" is wider than a \/16 and opens SSH to much of the internet; .*set homelab:allowWideAdminCidrs to true/);
-    assert.match(message, /homelab:adminCidrs\[1\]: "2001:d00::\/24" is wider than a \/32/);
+    assert.match(message, /homelab:adminCidrs\[1\]: "2a00::\/24" is wider than a \/32/);
     assert.doesNotMatch(message, /adminCidrs\[[23]\]/);
     assert.doesNotThrow(() => parseEdgeConfig({ ...validEdgeRaw(), adminCidrs: JSON.stringify(["10.0.0.0/8"]), allowWideAdminCidrs: "true" }));
   });
@@ -93,6 +93,17 @@ describe("config schema", () => {
       assert.match(message, /homelab:adminCidrs: together cover every IPv[46] address/, split.join(" + "));
     }
     assert.doesNotThrow(() => parseEdgeConfig({ ...validEdgeRaw(), adminCidrs: JSON.stringify(["0.0.0.0/1", "128.0.0.0/2"]), allowWideAdminCidrs: "true" }), "a quarter short of everything");
+  });
+
+  it("refuses an admin network inside another, or listed twice, naming both", () => {
+    const nested = errorFor({ adminCidrs: JSON.stringify(["198.51.100.0/25", "198.51.100.0/24", "2001:db8:5::/48", "2001:db8:5:1::/64"]) });
+    assert.match(nested, /homelab:adminCidrs\[0\]: "198\.51\.100\.0\/25" lies inside "198\.51\.100\.0\/24" \(adminCidrs\[1\]\), and nftables refuses .*; drop the narrower one/);
+    assert.match(nested, /homelab:adminCidrs\[3\]: "2001:db8:5:1::\/64" lies inside "2001:db8:5::\/48" \(adminCidrs\[2\]\)/);
+    assert.doesNotMatch(nested, /adminCidrs\[[12]\]:/, "the wider network is not the mistake");
+    const twice = errorFor({ adminCidrs: JSON.stringify(["198.51.100.0/24", "203.0.113.0/24", "198.51.100.0/24"]) });
+    assert.match(twice, /homelab:adminCidrs\[2\]: "198\.51\.100\.0\/24" is listed twice \(also adminCidrs\[0\]\); list it once/);
+    assert.doesNotMatch(twice, /adminCidrs\[[01]\]:/);
+    assert.doesNotThrow(() => parseEdgeConfig({ ...validEdgeRaw(), adminCidrs: JSON.stringify(["198.51.100.0/25", "198.51.100.128/25", "2001:db8:5::/48", "2001:db8:6::/48"]) }), "neighbours do not overlap");
   });
 
   it("refuses SSH on port 22", () => {

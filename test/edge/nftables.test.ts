@@ -4,6 +4,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EdgeRulesetSpec, METADATA_ADDRESS, renderEdgeRuleset } from "../../components/edge/nftables";
+import { parseEdgeConfig } from "../../components/config/schema";
+import { validEdgeRaw } from "../support/fixtures";
 import { Netns, requireRealTools, run, tryRun } from "../support/realTools";
 
 function exampleRulesetSpec(overrides: Partial<EdgeRulesetSpec> = {}): EdgeRulesetSpec {
@@ -99,6 +101,18 @@ describe("edge nftables ruleset", () => {
     it("rejects a broken ruleset, so the check is real", function () {
       requireRealTools(this, ["nft"], true);
       assert.throws(() => run("nft", ["-c", "-f", writeRuleset(text.replace("policy drop;", "policy dorp;"))]), /syntax error|Error/);
+    });
+
+    it("refuses a network inside another in the admin sets, as the config schema does, and takes neighbours", function () {
+      requireRealTools(this, ["nft"], true);
+      const check = (adminCidrs: string[]) => tryRun("nft", ["-c", "-f", writeRuleset(renderEdgeRuleset(exampleRulesetSpec({ ssh: { ...exampleRulesetSpec().ssh, adminCidrs } })))]);
+      for (const nested of [["198.51.100.0/24", "198.51.100.0/25"], ["2001:db8:5::/48", "2001:db8:5:1::/64"]]) {
+        const refused = check(nested);
+        assert.notEqual(refused.status, 0, nested.join(", "));
+        assert.match(refused.stderr, /conflicting intervals/);
+      }
+      assert.equal(check(["198.51.100.0/25", "198.51.100.128/25", "2001:db8:5::/48", "2001:db8:6::/48"]).status, 0);
+      assert.throws(() => parseEdgeConfig({ ...validEdgeRaw(), adminCidrs: JSON.stringify(["198.51.100.0/24", "198.51.100.0/25"]) }), /lies inside/);
     });
 
     it("loads into a fresh network namespace and lists the expected chains", function () {
