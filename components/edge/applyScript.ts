@@ -1,3 +1,5 @@
+import { BOOT_ROLLBACK_UNIT, renderBootRollbackUnit } from "./bootRollbackUnit";
+
 /** Where the edge's files live on the VPS; tests point these into a scratch directory. */
 export interface EdgePaths {
   ruleset: string;
@@ -39,41 +41,11 @@ export const STAGED_FILES = { ruleset: "nftables.conf", wireguard: "wg0.conf", s
 /** Quotes a value for POSIX sh. */
 export const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
-/** The systemd unit that rolls back, at boot, a change whose confirm never came. */
-export const BOOT_ROLLBACK_UNIT = { name: "homelab-edge-boot-rollback.service", path: "/etc/systemd/system/homelab-edge-boot-rollback.service" } as const;
-
 /** How long loading a change may take before the timer armed ahead of it fires anyway. */
 export const LOAD_ALLOWANCE_SECONDS = 120;
 
 /** How apply reports on stdout whether the gateway peer has a recent handshake: "<prefix>up" or "<prefix>down". */
 export const GATEWAY_STATE_LINE = "homelab-edge-gateway: ";
-
-/**
- * Renders the boot unit. The transient rollback timer dies with a reboot, so a change still pending at boot would
- * load unprotected; this oneshot puts the last good files back first. DefaultDependencies=no and Before= the
- * services that read the files (nftables.service itself runs that early), After=local-fs.target for /etc and /var.
- */
-export function renderBootRollbackUnit(paths: EdgePaths, wireguardInterface: string): string {
-  return [
-    "# Rendered by the homelab edge stack.",
-    "[Unit]",
-    "Description=Roll back an unconfirmed homelab edge change before nftables, WireGuard and sshd load it",
-    "DefaultDependencies=no",
-    "After=local-fs.target",
-    `Before=nftables.service network-pre.target wg-quick@${wireguardInterface}.service ssh.service shutdown.target`,
-    "Wants=network-pre.target",
-    "Conflicts=shutdown.target",
-    `ConditionPathExists=${paths.state}/pending`,
-    "",
-    "[Service]",
-    "Type=oneshot",
-    `ExecStart=/bin/sh ${paths.state}/${STAGED_FILES.script} boot`,
-    "",
-    "[Install]",
-    "WantedBy=sysinit.target",
-    "",
-  ].join("\n");
-}
 
 /**
  * Renders the POSIX sh script that applies the edge's files with commit-confirm:
@@ -147,6 +119,13 @@ activate() {
   reload_sshd
 }
 
+# Confirm, the rollback timer and apply all decide on pending: they hold one lock, or a confirm still probing when
+# the timer fires would report "confirmed" over the last good files the timer had just put back.
+take_lock() {
+  exec 9>"$STATE/lock"
+  flock 9
+}
+
 # The pending change is gone; a confirm for it that comes later learns when.
 forget_pending() {
   if [ -f "$STATE/pending" ]; then echo "$(cat "$STATE/pending") $(date -u +%FT%TZ)" > "$STATE/rolled-back"; fi
@@ -178,7 +157,7 @@ install_boot_unit() {
   [ -d /run/systemd/system ] || return 0
   unit=${quote(BOOT_ROLLBACK_UNIT.path)}
   cat > "$STATE/boot-unit.tmp" <<'UNIT'
-${renderBootRollbackUnit(p, spec.wireguardInterface)}UNIT
+${renderBootRollbackUnit({ state: p.state, script: `${p.state}/${STAGED_FILES.script}` }, spec.wireguardInterface)}UNIT
   if ! cmp -s "$STATE/boot-unit.tmp" "$unit"; then
     install -m 0644 "$STATE/boot-unit.tmp" "$unit" && systemctl enable --quiet ${BOOT_ROLLBACK_UNIT.name} || return 1
   fi
@@ -195,7 +174,8 @@ arm_rollback_timer() {
   else
     if [ -s "$STATE/timer.pid" ]; then kill "$(cat "$STATE/timer.pid")" 2>/dev/null || true; fi
     # Fully detached, or this SSH channel would stay open until the timer fires and every confirm would be late.
-    setsid sh "$STATE/${STAGED_FILES.script}" rollback-after "$2" "$1" </dev/null >/dev/null 2>&1 &
+    # Without the lock's descriptor: a sleeping timer holding it would keep every confirm waiting.
+    setsid sh "$STATE/${STAGED_FILES.script}" rollback-after "$2" "$1" </dev/null >/dev/null 2>&1 9>&- &
     echo $! > "$STATE/timer.pid"
   fi
 }
@@ -215,6 +195,7 @@ cmd_apply() {
   staged=$1 token=$2
   mkdir -p "$STATE/last-good"
   chmod 0700 "$STATE"
+  take_lock
   if ! nft -c -f "$staged/${STAGED_FILES.ruleset}"; then
     log "rejected: the staged ruleset does not load; the running one stays"
     exit 3
@@ -251,6 +232,10 @@ cmd_apply() {
   # The window counts from when the change runs: loading can take longer than the window on a slow or busy VPS
   # (sshd -t and a reload under load), and then the confirm would always come too late.
   arm_rollback_timer "$token" "$CONFIRM_SECONDS"
+  # What confirm checks the live files against: a change confirmed must be the one that runs.
+  for live in "$RULESET" "$WG_CONF" "$SSHD_DROPIN"; do
+    if [ -f "$live" ]; then sha256sum "$live"; fi
+  done > "$STATE/pending.sha256"
   log "applied $token; rolls back in \${CONFIRM_SECONDS}s unless confirmed"
   # On stdout, for the public-path probe that runs where Pulumi does (see renderPublicProbeCommand).
   if gateway_is_up; then echo "${GATEWAY_STATE_LINE}up"; else echo "${GATEWAY_STATE_LINE}down"; fi
@@ -258,11 +243,13 @@ cmd_apply() {
 
 cmd_rollback_after() {
   sleep "$1"
+  take_lock
   if [ "$(cat "$STATE/pending" 2>/dev/null)" = "$2" ]; then rollback; fi
 }
 
 cmd_confirm() {
   token=$1
+  take_lock
   if [ "$(cat "$STATE/pending" 2>/dev/null)" != "$token" ]; then
     rolled_back=$(cat "$STATE/rolled-back" 2>/dev/null || true)
     if [ "\${rolled_back%% *}" = "$token" ]; then
@@ -280,7 +267,11 @@ cmd_confirm() {
   else
     log "gateway has no recent handshake; skipping the forwarded-port probe"
   fi
-  rm -f "$STATE/pending"
+  if ! sha256sum -c --quiet --status "$STATE/pending.sha256"; then
+    log "the live files are not those $token installed; not confirming"
+    exit 7
+  fi
+  rm -f "$STATE/pending" "$STATE/pending.sha256"
   log "confirmed $token"
 }
 
@@ -288,7 +279,7 @@ case "\${1:-}" in
   apply) cmd_apply "$2" "$3" ;;
   confirm) cmd_confirm "$2" ;;
   rollback-after) cmd_rollback_after "$2" "$3" ;;
-  rollback) rollback ;;
+  rollback) take_lock; rollback ;;
   boot) cmd_boot ;;
   *) echo "usage: $0 apply DIR TOKEN | confirm TOKEN | rollback | boot" >&2; exit 2 ;;
 esac

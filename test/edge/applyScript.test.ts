@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BOOT_ROLLBACK_UNIT, EdgePaths, VPS_PATHS, GATEWAY_STATE_LINE, renderApplyScript, renderBootRollbackUnit, STAGED_FILES } from "../../components/edge/applyScript";
+import { EdgePaths, GATEWAY_STATE_LINE, renderApplyScript, STAGED_FILES } from "../../components/edge/applyScript";
 import { renderConfirmCommand, renderPushCommand } from "../../components/edge/pushCommands";
 import { Netns, requireRealTools, run } from "../support/realTools";
 
@@ -16,12 +16,14 @@ function scratchPaths(): EdgePaths {
 
 const rulesetWithPort = (port: number) => `flush ruleset\ntable inet edge {\n  chain input {\n    type filter hook input priority filter; policy drop;\n    tcp dport ${port} accept\n  }\n}\n`;
 
+const PROBE_PEER_KEY = "cHVibGljLWtleS1vZi10aGUtZ2F0ZXdheS1wZWVyLQ==";
+
 function scriptFor(paths: EdgePaths): string {
   return renderApplyScript({
     paths,
     wireguardInterface: "wg0",
     confirmSeconds: CONFIRM_SECONDS,
-    probe: { peerPublicKey: "cHVibGljLWtleS1vZi10aGUtZ2F0ZXdheS1wZWVyLQ==", address: "10.10.10.2", port: 443, maxHandshakeAgeSeconds: 180 },
+    probe: { peerPublicKey: PROBE_PEER_KEY, address: "10.10.10.2", port: 443, maxHandshakeAgeSeconds: 180 },
   });
 }
 
@@ -44,12 +46,14 @@ async function waitFor(condition: () => boolean, seconds: number): Promise<boole
 }
 
 describe("edge apply-with-rollback script", () => {
-  it("is valid POSIX sh, and so is the push command", function () {
-    requireRealTools(this, ["sh"]);
+  it("is valid POSIX sh that shellcheck passes, and so is the push command", function () {
+    requireRealTools(this, ["sh", "shellcheck"]);
     const paths = scratchPaths();
-    run("sh", ["-n"], scriptFor(paths));
     const push = renderPushCommand({ ruleset: "r", wireguard: "w", sshdDropIn: "s", script: scriptFor(paths) }, "abc123", paths);
-    run("sh", ["-n"], push);
+    for (const script of [scriptFor(paths), push]) {
+      run("sh", ["-n"], script);
+      run("shellcheck", ["--shell=sh", "-"], script);
+    }
     assert.match(push, /^set -eu\nif command -v cloud-init .* cloud-init status --wait/);
     assert.match(push, /apply "\$staged" 'abc123'\n$/);
     assert.equal(renderConfirmCommand("abc123", paths), `sh '${paths.state}/apply.sh' confirm 'abc123'\n`);
@@ -181,6 +185,34 @@ describe("edge apply-with-rollback script", () => {
       assert.equal(sh(join(paths.state, STAGED_FILES.script), "boot").status, 0, "with nothing pending, boot does nothing");
       assert.equal(readFileSync(paths.ruleset, "utf8"), rulesetWithPort(22031));
     });
+
+    it("a confirm still probing when the timer fires wins: the timer waits for it, and the change it confirmed stays", async () => {
+      // The gateway peer has a fresh handshake, and the forwarded-port probe takes longer than the rest of the window.
+      const bin = mkdtempSync(join(tmpdir(), "slow-probe-"));
+      writeFileSync(join(bin, "wg"), `#!/bin/sh\nprintf '%s\\t%s\\n' '${PROBE_PEER_KEY}' "$(date +%s)"\n`, { mode: 0o755 });
+      writeFileSync(join(bin, "bash"), `#!/bin/sh\nsleep 2.5\n`, { mode: 0o755 });
+      const withStubs = (...args: string[]) => ns.tryExec("env", [`PATH=${bin}:${process.env.PATH}`, "sh", ...args]);
+      const dir = stage(paths, "race", rulesetWithPort(22033));
+      assert.equal(withStubs(join(dir, STAGED_FILES.script), "apply", dir, "tok-race").status, 0);
+      await new Promise((r) => setTimeout(r, 1500));
+      const confirmed = withStubs(join(paths.state, STAGED_FILES.script), "confirm", "tok-race");
+      await new Promise((r) => setTimeout(r, (CONFIRM_SECONDS + 1) * 1000));
+      const log = readFileSync(join(paths.state, "log"), "utf8").split("\n").slice(-4).join("\n");
+      assert.equal(confirmed.status, 0, `${confirmed.stderr}\n${log}`);
+      assert.match(loaded(), /tcp dport 22033 accept/, `confirmed, so the change must be what runs:\n${log}`);
+      assert.doesNotMatch(log, /rolling back/);
+    });
+
+    it("refuses to confirm when the live files are no longer those the change installed, and the timer rolls it back", async () => {
+      const dir = stage(paths, "edited", rulesetWithPort(22034));
+      assert.equal(sh(join(dir, STAGED_FILES.script), "apply", dir, "tok-edited").status, 0);
+      writeFileSync(paths.ruleset, rulesetWithPort(22035));
+      const confirmed = sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-edited");
+      assert.equal(confirmed.status, 7, confirmed.stderr);
+      assert.match(confirmed.stderr, /the live files are not those tok-edited installed; not confirming/);
+      assert.ok(await waitFor(() => !existsSync(join(paths.state, "pending")), CONFIRM_SECONDS + 5), "the timer never fired");
+      assert.match(loaded(), /tcp dport 22033 accept/, "the last confirmed change runs again");
+    });
   });
 
   describe("a change that fails halfway through installing", function () {
@@ -232,19 +264,5 @@ describe("edge apply-with-rollback script", () => {
       assert.match(ns.exec("nft", ["list", "ruleset"]), /tcp dport 22022 accept/);
       assert.ok(!existsSync(join(writable.state, "pending")), "nothing left pending for a rollback that did complete");
     });
-  });
-
-  it("renders a boot unit that systemd accepts, ordered before the services that load the files", function () {
-    requireRealTools(this, ["systemd-analyze"]);
-    const unit = renderBootRollbackUnit(VPS_PATHS, "wg0");
-    assert.match(unit, /^DefaultDependencies=no$/m);
-    assert.match(unit, /^Before=.*\bnftables\.service\b.*\bnetwork-pre\.target\b.*\bwg-quick@wg0\.service\b.*\bssh\.service\b/m);
-    assert.match(unit, new RegExp(`^ConditionPathExists=${VPS_PATHS.state}/pending$`, "m"));
-    assert.match(unit, new RegExp(`^ExecStart=/bin/sh ${VPS_PATHS.state}/apply\\.sh boot$`, "m"));
-    const dir = mkdtempSync(join(tmpdir(), "boot-unit-"));
-    writeFileSync(join(dir, BOOT_ROLLBACK_UNIT.name), unit);
-    // verify wants the ExecStart binary to exist; /bin/sh does. Missing nftables/ssh units are only warnings.
-    const verified = run("sh", ["-c", `systemd-analyze verify --man=no ${join(dir, BOOT_ROLLBACK_UNIT.name)} 2>&1 || echo "exit $?"`]);
-    assert.doesNotMatch(verified, /exit \d|Unknown (key|section)|Invalid|bad-setting/i, verified);
   });
 });
