@@ -39,6 +39,8 @@ export function changeToken(files: StagedFiles): string {
 export class EdgeConfigPush extends pulumi.ComponentResource {
   /** The change token of the files last pushed. */
   readonly token: pulumi.Output<string>;
+  /** The confirm step: what waits on it runs only once the VPS runs the new files and a new SSH connection got in. */
+  readonly confirmed: pulumi.Resource;
 
   constructor(name: string, args: EdgeConfigPushArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab:edge:EdgeConfigPush", name, {}, opts);
@@ -73,6 +75,7 @@ export class EdgeConfigPush extends pulumi.ComponentResource {
       { connection, create: this.token.apply((token) => renderConfirmCommand(token, args.paths)), triggers },
       { parent: this, dependsOn: [probe] },
     );
+    this.confirmed = confirm;
     this.registerOutputs({ token: this.token, confirmed: confirm.stdout });
   }
 }

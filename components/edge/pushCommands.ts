@@ -5,7 +5,7 @@ import { EdgePaths, GATEWAY_STATE_LINE, quote, STAGED_FILES, StagedFiles } from 
  * command, so no quoting of their contents can go wrong; the command is secret because wg0.conf is.
  */
 export function renderPushCommand(files: StagedFiles, token: string, paths: EdgePaths): string {
-  const staged = `${paths.state}/staged/${token}`;
+  const stagedRoot = `${paths.state}/staged`;
   const writes = (Object.keys(STAGED_FILES) as (keyof StagedFiles)[]).map(
     (key) => `printf '%s' '${Buffer.from(files[key]).toString("base64")}' | base64 -d > "$staged/${STAGED_FILES[key]}"`,
   );
@@ -15,7 +15,13 @@ export function renderPushCommand(files: StagedFiles, token: string, paths: Edge
     // only informs (Debian 12's cloud-init exits 1 for any failed module); apply checks every file itself.
     'if command -v cloud-init >/dev/null 2>&1 && ! cloud-init status --wait >/dev/null 2>&1; then echo "homelab-edge: cloud-init ended with errors; applying anyway: $(cloud-init status --long 2>&1 | tr \'\\n\' \' \')" >&2; fi',
     "umask 077",
-    `staged=${quote(staged)}`,
+    `staged_root=${quote(stagedRoot)}`,
+    `staged="$staged_root"/${quote(token)}`,
+    // The staged wg0.conf holds the VPS's private key: every staged directory goes once apply returns, however it
+    // ended (a dropped session too), older pushes' included. Apply keeps what a rollback needs under the state
+    // directory: the last good files and its own copy.
+    `trap 'rm -rf "$staged_root"' EXIT`,
+    "trap 'exit 1' HUP INT TERM",
     'rm -rf "$staged" && mkdir -p "$staged"',
     ...writes,
     `sh "$staged/${STAGED_FILES.script}" apply "$staged" ${quote(token)}`,

@@ -9,7 +9,7 @@ import { EdgeConfigPush } from "./configPush";
 import { FirewallSpec, firewallRules } from "./firewall";
 import { EdgeRulesetSpec, renderEdgeRuleset } from "./nftables";
 import { renderSshdDropIn } from "./sshd";
-import { peerAddresses } from "./wireguard";
+import { peerAddresses, withoutPrivateKey } from "./wireguard";
 
 export interface VpsArgs {
   /** Hetzner server type, e.g. "cx23". */
@@ -71,6 +71,7 @@ export class Vps extends pulumi.ComponentResource {
       throw new Error("Vps: update mode ssh needs sshPrivateKey");
     }
     const labels = args.labels;
+    const sshMode = args.update.mode === "ssh";
     const ruleset = renderEdgeRuleset(args.ruleset);
     const sshdDropIn = renderSshdDropIn({ port: args.ruleset.ssh.port });
     const applyScript = pulumi.output(args.probe.peerPublicKey).apply((peerPublicKey) =>
@@ -84,8 +85,13 @@ export class Vps extends pulumi.ComponentResource {
     const files: pulumi.Output<StagedFiles> = pulumi
       .all([args.wireguardConfig, applyScript])
       .apply(([wireguard, script]) => ({ ruleset, wireguard, sshdDropIn, script }));
+    // Hetzner's metadata service serves the user-data to any process on the server, and in mode ssh ignoreChanges
+    // keeps it for the server's life. There the first push delivers wg0.conf whole (wg syncconf sets the key), so
+    // the tunnel boots keyless. Mode replace pushes nothing: the key travels in the user-data, which the ruleset lets
+    // only root fetch.
+    const bootWireguard = (wireguard: string) => (sshMode ? withoutPrivateKey(wireguard) : wireguard);
     const userData = files.apply((f) =>
-      renderCloudInit({ paths: VPS_PATHS, ruleset: f.ruleset, wireguardConfig: f.wireguard, wireguardInterface: args.ruleset.tunnel, sshdDropIn: f.sshdDropIn, applyScript: f.script, sshUser: args.update.sshUser }),
+      renderCloudInit({ paths: VPS_PATHS, ruleset: f.ruleset, wireguardConfig: bootWireguard(f.wireguard), wireguardInterface: args.ruleset.tunnel, sshdDropIn: f.sshdDropIn, applyScript: f.script, sshUser: args.update.sshUser }),
     );
 
     const sshKey = args.existingSshKey ?? new hcloud.SshKey(name, { publicKey: args.sshPublicKey, labels }, { parent: this }).id;
@@ -94,7 +100,12 @@ export class Vps extends pulumi.ComponentResource {
       new hcloud.PrimaryIp(`${name}-${family}`, { type: family, assigneeType: "server", location: args.location, autoDelete: false, labels }, { parent: this });
     const ipv4 = primaryIp("ipv4");
     const ipv6 = args.ipv6 ? primaryIp("ipv6") : undefined;
-    const firewall = new hcloud.Firewall(name, { labels, rules: firewallRules(args.firewall) }, { parent: this });
+    // The Firewall opens SSH to adminCidrs, as the ruleset does. In mode ssh its rules change only after the push's
+    // confirm, which proves the new list still lets Pulumi in: a wrong list rolls back on the VPS and never reaches
+    // Hetzner's edge. The push waits for the server, so there the server cannot name the Firewall at creation. In mode
+    // replace nothing is confirmed, and the server takes the Firewall before its first boot.
+    const newFirewall = (dependsOn: pulumi.Resource[]) => new hcloud.Firewall(name, { labels, rules: firewallRules(args.firewall) }, { parent: this, dependsOn });
+    const firewallAtCreation = sshMode ? undefined : newFirewall([]);
 
     const server = new hcloud.Server(
       name,
@@ -103,7 +114,7 @@ export class Vps extends pulumi.ComponentResource {
         location: args.location,
         image: args.image,
         sshKeys: [sshKey],
-        firewallIds: [firewall.id.apply(Number)],
+        ...(firewallAtCreation ? { firewallIds: [firewallAtCreation.id.apply(Number)] } : {}),
         labels,
         userData,
         publicNets: [
@@ -120,7 +131,7 @@ export class Vps extends pulumi.ComponentResource {
         // The primary IPs must be free before a new server can take them.
         deleteBeforeReplace: true,
         // In mode ssh, changes travel over SSH; new user-data must not replace the server.
-        ignoreChanges: args.update.mode === "ssh" ? ["userData"] : [],
+        ignoreChanges: sshMode ? ["userData"] : [],
       },
     );
 
@@ -129,13 +140,17 @@ export class Vps extends pulumi.ComponentResource {
     this.serverId = server.id;
     this.artifacts = { ruleset, sshdDropIn, applyScript, userData };
 
-    if (args.update.mode === "ssh") {
-      new EdgeConfigPush(
-        `${name}-push`,
-        { host: this.ipv4, port: args.ruleset.ssh.port, user: args.update.sshUser, privateKey: args.update.sshPrivateKey!, files, paths: VPS_PATHS, server },
-        { parent: this },
-      );
-    }
+    const push = sshMode
+      ? new EdgeConfigPush(
+          `${name}-push`,
+          { host: this.ipv4, port: args.ruleset.ssh.port, user: args.update.sshUser, privateKey: args.update.sshPrivateKey!, files, paths: VPS_PATHS, server },
+          { parent: this },
+        )
+      : undefined;
+    const firewall = firewallAtCreation ?? newFirewall([push!.confirmed]);
+    // In both modes, so a switch of mode (the lockout runbook makes two) neither creates nor deletes it: its delete
+    // would take the Firewall off the server. Hetzner allows one attachment per Firewall; this is it.
+    new hcloud.FirewallAttachment(name, { firewallId: firewall.id.apply(Number), serverIds: [server.id.apply(Number)] }, { parent: this });
     this.ruleset = ruleset;
     this.sshdDropIn = sshdDropIn;
     // Addresses only, so not secret, though they are read from the secret config.

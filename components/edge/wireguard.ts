@@ -96,6 +96,14 @@ export function renderWireguardConfig(spec: WireguardConfigSpec): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * A wg-quick config without its PrivateKey line. wg-quick brings such an interface up keyless: it listens and holds
+ * its peers, but completes no handshake until `wg syncconf` (or setconf) gives it a key.
+ */
+export function withoutPrivateKey(config: string): string {
+  return config.replace(/^PrivateKey\s*=.*\n/gm, "");
+}
+
 /** Formats host:port, bracketing IPv6 literals as WireGuard's Endpoint requires. */
 export function endpointAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;

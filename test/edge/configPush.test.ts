@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { changeToken } from "../../components/edge/configPush";
 import { APPLY_STDOUT_ENV, renderPublicProbeCommand } from "../../components/edge/pushCommands";
+import { wireguardPublicKey } from "../../components/edge/wireguard";
 import { idOf, resourceOf, runEdge } from "../support/offline";
 
 const COMMAND = "command:remote:Command";
@@ -62,5 +63,15 @@ describe("EdgeConfigPush component", () => {
     assert.equal(byName["sshd.conf"], run.artifacts["sshd-10-homelab.conf"]);
     assert.equal(byName["apply.sh"], run.artifacts["apply.sh"]);
     for (const [, content] of pushed) assert.ok(run.artifacts["cloud-init.yaml"].includes(content.split("\n")[0]));
+  });
+
+  it("delivers the VPS's WireGuard private key, which the user-data leaves out in this mode", async () => {
+    const run = await runEdge();
+    const create = String(resourceOf(run, COMMAND, "edge-push-apply").inputs.create);
+    const encoded = /printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d > "\$staged\/wg0\.conf"/.exec(create)![1];
+    const key = /^PrivateKey = (\S+)$/m.exec(Buffer.from(encoded, "base64").toString())?.[1];
+    assert.ok(key, "the pushed wg0.conf has a PrivateKey");
+    assert.equal(wireguardPublicKey(key), (run.outputs.wireguard.value as { vpsPublicKey: string }).vpsPublicKey);
+    assert.ok(!run.artifacts["cloud-init.yaml"].includes(key));
   });
 });

@@ -1,9 +1,12 @@
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { AddressInfo, createServer, Server } from "node:net";
-import { GATEWAY_STATE_LINE } from "../../components/edge/applyScript";
-import { APPLY_STDOUT_ENV, renderPublicProbeCommand } from "../../components/edge/pushCommands";
-import { requireRealTools } from "../support/realTools";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GATEWAY_STATE_LINE, renderApplyScript, STAGED_FILES } from "../../components/edge/applyScript";
+import { APPLY_STDOUT_ENV, renderConfirmCommand, renderPublicProbeCommand, renderPushCommand } from "../../components/edge/pushCommands";
+import { Netns, requireRealTools } from "../support/realTools";
 
 /** Runs the rendered probe through sh, as the command provider's local Command does, with apply's stdout given. */
 function probe(port: number, applyStdout: string): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -49,5 +52,52 @@ describe("the public-path probe between apply and confirm", function () {
     const result = await probe(port, `${GATEWAY_STATE_LINE}down\n`);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /no recent handshake; the public path is not probed/);
+  });
+});
+
+describe("the push command, run for real in a network namespace", function () {
+  const confirmSeconds = 2;
+  let ns: Netns;
+
+  before(function () {
+    requireRealTools(this, ["nft", "ip", "setsid", "install", "flock", "sha256sum"], true);
+    ns = new Netns();
+  });
+  after(() => ns?.delete());
+
+  it("leaves no staged directory, which holds the private key, once apply returns, applied or rejected, and still rolls back", async () => {
+    const root = mkdtempSync(join(tmpdir(), "edge-push-"));
+    mkdirSync(join(root, "etc"));
+    const paths = { ruleset: join(root, "etc/nftables.conf"), wireguard: join(root, "etc/wg0.conf"), sshdDropIn: join(root, "etc/sshd.conf"), state: join(root, "state") };
+    const script = renderApplyScript({ paths, wireguardInterface: "wg0", confirmSeconds, probe: { peerPublicKey: "key", address: "10.10.10.2", port: 443, maxHandshakeAgeSeconds: 180 } });
+    // cloud-init is done, as it is when Pulumi's push gets in.
+    const bin = mkdtempSync(join(tmpdir(), "fake-cloud-init-"));
+    writeFileSync(join(bin, "cloud-init"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const inNs = (command: string) => ns.tryExec("env", [`PATH=${bin}:${process.env.PATH}`, "sh", "-c", command]);
+    const ruleset = (port: number, policy = "drop") => `flush ruleset\ntable inet edge {\n  chain input {\n    type filter hook input priority filter; policy ${policy};\n    tcp dport ${port} accept\n  }\n}\n`;
+    const push = (token: string, rules: string) => inNs(renderPushCommand({ ruleset: rules, wireguard: `[Interface]\nPrivateKey = key-of-${token}\n`, sshdDropIn: "Port 22022\n", script }, token, paths));
+    const stagedRoot = join(paths.state, "staged");
+    // What a push from before this change left behind.
+    mkdirSync(join(stagedRoot, "tok-older"), { recursive: true });
+    writeFileSync(join(stagedRoot, "tok-older", STAGED_FILES.wireguard), "[Interface]\nPrivateKey = key-of-tok-older\n");
+
+    const first = push("tok-first", ruleset(22022));
+    assert.equal(first.status, 0, first.stderr);
+    assert.ok(!existsSync(stagedRoot), "the staged files are gone, an older push's too");
+    assert.equal(inNs(renderConfirmCommand("tok-first", paths)).status, 0);
+
+    const second = push("tok-second", ruleset(22023));
+    assert.equal(second.status, 0, second.stderr);
+    assert.ok(!existsSync(stagedRoot));
+    assert.match(readFileSync(paths.wireguard, "utf8"), /key-of-tok-second/);
+    assert.equal(statSync(paths.state).mode & 0o777, 0o700, "the last good copy of the key sits where only root reads");
+    for (const deadline = Date.now() + (confirmSeconds + 5) * 1000; existsSync(join(paths.state, "pending")) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(!existsSync(join(paths.state, "pending")), "the unconfirmed change was never rolled back");
+    assert.match(readFileSync(paths.wireguard, "utf8"), /key-of-tok-first/, "the rollback took the last good wg0.conf from the state directory");
+    assert.match(ns.exec("nft", ["list", "ruleset"]), /tcp dport 22022 accept/);
+
+    const rejected = push("tok-rejected", ruleset(22024, "maybe"));
+    assert.equal(rejected.status, 3, `apply's own status comes back: ${rejected.stderr}`);
+    assert.ok(!existsSync(stagedRoot), "a rejected push leaves none either");
   });
 });

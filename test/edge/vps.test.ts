@@ -1,12 +1,28 @@
 import { strict as assert } from "node:assert";
+import { parse } from "yaml";
+import { VPS_PATHS } from "../../components/edge/applyScript";
 import { Vps, VpsArgs } from "../../components/edge/vps";
+import { wireguardPublicKey } from "../../components/edge/wireguard";
+import { OfflineRun } from "../../tools/offline/engine";
 import { idOf, resourceOf, resourcesOf, runEdge, runProgram } from "../support/offline";
 
 
 const SERVER = "hcloud:index/server:Server";
 const PRIMARY_IP = "hcloud:index/primaryIp:PrimaryIp";
 const FIREWALL = "hcloud:index/firewall:Firewall";
+const ATTACHMENT = "hcloud:index/firewallAttachment:FirewallAttachment";
 const COMMAND = "command:remote:Command";
+
+/** The wg0.conf the planned user-data writes, as cloud-init would. */
+function bootWireguardConfig(run: OfflineRun): string {
+  const userData = parse(String(resourceOf(run, SERVER, "edge").inputs.userData)) as { write_files: { path: string; content: string }[] };
+  const file = userData.write_files.find((f) => f.path === VPS_PATHS.wireguard);
+  if (!file) assert.fail(`the user-data writes no ${VPS_PATHS.wireguard}`);
+  return file.content;
+}
+
+/** The VPS's WireGuard private key, from the full wg0.conf the plan renders. */
+const vpsPrivateKey = (run: OfflineRun) => /^PrivateKey = (\S+)$/m.exec(run.artifacts["wg0.conf"])![1];
 
 describe("Vps component", () => {
   it("builds the server from config, keyed, firewalled, with secret user-data", async () => {
@@ -16,9 +32,8 @@ describe("Vps component", () => {
     assert.equal(server.inputs.location, "fsn1");
     assert.equal(server.inputs.image, "debian-12");
     assert.deepEqual(server.inputs.sshKeys, [idOf(run, "hcloud:index/sshKey:SshKey", "edge")]);
-    assert.deepEqual(server.inputs.firewallIds, [Number(idOf(run, FIREWALL, "edge"))]);
     assert.deepEqual((server.inputs.publicNets as Record<string, unknown>[])[0].ipv4, Number(idOf(run, PRIMARY_IP, "edge-ipv4")));
-    assert.ok(server.secretInputs.includes("userData"), "user-data carries the WireGuard private key");
+    assert.ok(server.secretInputs.includes("userData"), "user-data carries the ruleset, and in mode replace the WireGuard private key");
     assert.match(String(server.inputs.userData), /^#cloud-config\n/);
     assert.deepEqual(server.inputs.labels, { "managed-by": "pulumi", project: "homelab", role: "edge" });
     assert.equal(resourceOf(run, "hcloud:index/sshKey:SshKey", "edge").inputs.publicKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPNKMnti0uPOAhQCxhEgxoWB43J1gMQkKBu5IL6rjxdy operator@laptop");
@@ -69,6 +84,47 @@ describe("Vps component", () => {
     const run = await runEdge({ edgeUpdateMode: "replace", sshPrivateKey: undefined });
     assert.deepEqual(resourceOf(run, SERVER, "edge").options.ignoreChanges, []);
     assert.equal(resourcesOf(run, COMMAND).length, 0);
+  });
+
+  it("in mode ssh, keeps the WireGuard private key out of the user-data: the tunnel boots keyless, with its addresses and peers", async () => {
+    const run = await runEdge();
+    const boot = bootWireguardConfig(run);
+    assert.doesNotMatch(boot, /PrivateKey/);
+    assert.ok(!String(resourceOf(run, SERVER, "edge").inputs.userData).includes(vpsPrivateKey(run)), "the key appears nowhere in the user-data");
+    assert.equal(boot, run.artifacts["wg0.conf"].replace(/^PrivateKey = .*\n/m, ""), "everything else of wg0.conf is there");
+    assert.match(boot, /^Address = 10\.10\.10\.1\/24, /m);
+    assert.equal(boot.match(/^PublicKey = /gm)?.length, 2, "both home peers");
+  });
+
+  it("in mode replace, where nothing is pushed, writes the key in the user-data, which the ruleset lets only root fetch", async () => {
+    const run = await runEdge({ edgeUpdateMode: "replace", sshPrivateKey: undefined });
+    const key = /^PrivateKey = (\S+)$/m.exec(bootWireguardConfig(run))?.[1];
+    assert.equal(key, vpsPrivateKey(run));
+    assert.equal(wireguardPublicKey(key!), (run.outputs.wireguard.value as { vpsPublicKey: string }).vpsPublicKey);
+    assert.match(run.artifacts["nftables.conf"], /ip daddr 169\.254\.169\.254 meta skuid != 0 counter reject/);
+  });
+
+  it("in mode ssh, changes the Firewall only after the push's confirm, and applies it by an attachment", async () => {
+    const run = await runEdge();
+    const server = resourceOf(run, SERVER, "edge");
+    const firewall = resourceOf(run, FIREWALL, "edge");
+    const confirm = resourceOf(run, COMMAND, "edge-push-confirm");
+    assert.ok(firewall.options.dependsOn.includes(confirm.urn), "the confirm proved the new adminCidrs let Pulumi in");
+    assert.equal(server.inputs.firewallIds, undefined, "the push waits for the server, so the server cannot wait for the Firewall");
+    assert.ok(!server.options.dependsOn.includes(firewall.urn));
+    const attachment = resourceOf(run, ATTACHMENT, "edge");
+    assert.equal(attachment.inputs.firewallId, Number(idOf(run, FIREWALL, "edge")));
+    assert.deepEqual(attachment.inputs.serverIds, [Number(idOf(run, SERVER, "edge"))]);
+    assert.ok(attachment.options.dependsOn.includes(firewall.urn) && attachment.options.dependsOn.includes(server.urn));
+  });
+
+  it("in mode replace, gives the server the Firewall at creation, and keeps the same attachment, so a switch of mode deletes nothing", async () => {
+    const run = await runEdge({ edgeUpdateMode: "replace", sshPrivateKey: undefined });
+    const server = resourceOf(run, SERVER, "edge");
+    const firewall = resourceOf(run, FIREWALL, "edge");
+    assert.deepEqual(server.inputs.firewallIds, [Number(idOf(run, FIREWALL, "edge"))]);
+    assert.deepEqual(firewall.options.dependsOn, []);
+    assert.deepEqual(resourceOf(run, ATTACHMENT, "edge").inputs.serverIds, [Number(idOf(run, SERVER, "edge"))]);
   });
 
   it("opens on the firewall exactly what the ruleset forwards, WireGuard, ICMP and admin SSH", async () => {

@@ -3,7 +3,9 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { endpointAddress, renderPolicyRouting, renderWireguardConfig, wireguardPublicKey } from "../../components/edge/wireguard";
+import { parse } from "yaml";
+import { VPS_PATHS } from "../../components/edge/applyScript";
+import { endpointAddress, renderPolicyRouting, renderWireguardConfig, wireguardPublicKey, withoutPrivateKey } from "../../components/edge/wireguard";
 import { repoEdgePlan } from "../support/edgePlan";
 import { Netns, requireRealTools, run } from "../support/realTools";
 
@@ -90,6 +92,36 @@ describe("wireguard renderers", () => {
           const peers = ns.exec("wg", ["show", `wgt${i}`, "allowed-ips"]).trim().split("\n");
           assert.equal(peers.length, configValue(text, "PublicKey").length, `${file}: every peer loaded`);
         });
+      } finally {
+        ns.delete();
+      }
+    });
+
+    it("the user-data's wg0.conf comes up keyless with wg-quick, and the push's wg syncconf gives it the VPS's key", async function () {
+      requireRealTools(this, ["wg", "wg-quick", "wireguard-go", "ip"], true);
+      const plan = await repoEdgePlan();
+      const userData = parse(plan.artifacts["cloud-init.yaml"]) as { write_files: { path: string; content: string }[] };
+      const boot = userData.write_files.find((f) => f.path === VPS_PATHS.wireguard)!.content;
+      assert.equal(boot, withoutPrivateKey(plan.artifacts["wg0.conf"]));
+      assert.doesNotMatch(boot, /PrivateKey/);
+      const dir = mkdtempSync(join(tmpdir(), "wg-boot-"));
+      // wg-quick names the interface after the file, as wg-quick@wg0 does with /etc/wireguard/wg0.conf.
+      const bootPath = join(dir, "wg0.conf");
+      writeFileSync(bootPath, boot, { mode: 0o600 });
+      const pushedPath = join(dir, "pushed.conf");
+      writeFileSync(pushedPath, plan.artifacts["wg0.conf"], { mode: 0o600 });
+      const ns = new Netns();
+      try {
+        // Where the kernel has no WireGuard module, wg-quick falls back to wireguard-go by itself.
+        ns.exec("wg-quick", ["up", bootPath]);
+        assert.match(ns.exec("ip", ["-br", "address", "show", "wg0"]), /10\.10\.10\.1\/24/);
+        assert.equal(ns.exec("wg", ["show", "wg0", "private-key"]).trim(), "(none)");
+        assert.equal(ns.exec("wg", ["show", "wg0", "peers"]).trim().split("\n").length, configValue(boot, "PublicKey").length, "every peer is there");
+        const stripped = join(dir, "pushed.stripped");
+        writeFileSync(stripped, run("wg-quick", ["strip", pushedPath]), { mode: 0o600 });
+        ns.exec("wg", ["syncconf", "wg0", stripped]);
+        const vpsPublicKey = (plan.outputs.wireguard.value as { vpsPublicKey: string }).vpsPublicKey;
+        assert.equal(ns.exec("wg", ["show", "wg0", "public-key"]).trim(), vpsPublicKey);
       } finally {
         ns.delete();
       }

@@ -34,6 +34,8 @@ describe("plan:diff's comparison", () => {
       assert.deepEqual(forcingChanges("kubernetes:core/v1:ConfigMap", { metadata: { name: "a" } }, { metadata: { name: "b" } }), ["metadata.name"]);
       assert.deepEqual(forcingChanges("hcloud:index/server:Server", { userData: "a", serverType: "cx22" }, { userData: "b", serverType: "cx32" }, ["userData"]), []);
       assert.deepEqual(forcingChanges("hcloud:index/firewall:Firewall", { rules: [1] }, { rules: [2] }), []);
+      assert.deepEqual(forcingChanges("hcloud:index/firewallAttachment:FirewallAttachment", { firewallId: 1, serverIds: [2] }, { firewallId: 1, serverIds: [3] }), [], "a new server is attached in place");
+      assert.deepEqual(forcingChanges("hcloud:index/firewallAttachment:FirewallAttachment", { firewallId: 1 }, { firewallId: 4 }), ["firewallId"]);
     });
 
     it("carries a replacement to whatever takes the replaced resource's id in a force-new input, and no further", () => {

@@ -21,6 +21,7 @@ const PROVIDER_TYPES: Record<string, ForceNewSource> = {
   "hcloud:index/primaryIp:PrimaryIp": { paths: ["type", "location", "datacenter"], source: `${HCLOUD} internal/primaryip/resource.go (RequiresReplace)` },
   "hcloud:index/sshKey:SshKey": { paths: ["publicKey"], source: `${HCLOUD} internal/sshkey/resource.go (RequiresReplace)` },
   "hcloud:index/firewall:Firewall": { paths: [], source: `${HCLOUD} internal/firewall/resource.go (no ForceNew field)` },
+  "hcloud:index/firewallAttachment:FirewallAttachment": { paths: ["firewallId"], source: `${HCLOUD} internal/firewall/attachment_resource.go (ForceNew; serverIds and labelSelectors update in place)` },
   "cloudflare:index/dnsRecord:DnsRecord": { paths: ["zoneId"], source: "terraform-provider-cloudflare v5.22.0 internal/services/dns_record/schema.go (RequiresReplace; @pulumi/cloudflare 6.22.1 pinned)" },
   "cloudflare:index/apiToken:ApiToken": { paths: [], source: "terraform-provider-cloudflare v5.22.0 internal/services/api_token/schema.go (no RequiresReplace)" },
   "random:index/randomBytes:RandomBytes": { paths: ["length", "keepers"], source: "@pulumi/random 4.21.2 randomBytes.d.ts (keepers \"when changed, will trigger recreation\"); length: terraform-provider-random regenerates on any input change (not read line by line here)" },
