@@ -108,13 +108,29 @@ reload_sshd() {
   fi
 }
 
-# Loads what is installed: the ruleset atomically, WireGuard peers without dropping the tunnel, then sshd.
+# wg syncconf applies the key, the port and the peers, never the lines only wg-quick reads; of those the VPS's wg0.conf
+# has MTU and Address. They are set in place, against what the kernel runs, so the home peers keep their sessions (a
+# restarted interface waits minutes for them to handshake again) and a tunnel change runs under the timer, not first
+# at the next boot, unconfirmed.
+set_interface() {
+  mtu=$(sed -n 's/^MTU = //p' "$WG_CONF")
+  if [ -n "$mtu" ] && [ "$mtu" != "$(cat "/sys/class/net/$WG_IF/mtu")" ]; then ip link set dev "$WG_IF" mtu "$mtu" || return 1; fi
+  want=$(sed -n 's/^Address = //p' "$WG_CONF" | tr -d ' ' | tr ',' '\\n' | sort)
+  have=$(ip -o address show dev "$WG_IF" scope global | awk '{ print $4 }' | sort)
+  [ "$want" = "$have" ] && return 0
+  log "the tunnel's addresses change to $(echo "$want" | tr '\\n' ' ')"
+  ip address flush dev "$WG_IF" || return 1
+  for address in $want; do ip address add "$address" dev "$WG_IF" || return 1; done
+}
+
+# Loads what is installed: the ruleset atomically, WireGuard without dropping the tunnel, then sshd.
 activate() {
   nft -f "$RULESET" || return 1
   if ip link show "$WG_IF" >/dev/null 2>&1; then
     stripped="$STATE/wg-stripped.conf"
     (umask 077; wg-quick strip "$WG_CONF" > "$stripped") && wg syncconf "$WG_IF" "$stripped" || return 1
     rm -f "$stripped"
+    set_interface || return 1
   fi
   reload_sshd
 }

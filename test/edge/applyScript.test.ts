@@ -28,11 +28,11 @@ function scriptFor(paths: EdgePaths): string {
 }
 
 /** Stages files as the push command would, and returns the directory. */
-function stage(paths: EdgePaths, name: string, ruleset: string): string {
+function stage(paths: EdgePaths, name: string, ruleset: string, wireguard = "[Interface]\nPrivateKey = x\n"): string {
   const dir = join(paths.state, "..", `staged-${name}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, STAGED_FILES.ruleset), ruleset);
-  writeFileSync(join(dir, STAGED_FILES.wireguard), "[Interface]\nPrivateKey = x\n");
+  writeFileSync(join(dir, STAGED_FILES.wireguard), wireguard);
   writeFileSync(join(dir, STAGED_FILES.sshdDropIn), `Port ${name.length + 22000}\n`);
   writeFileSync(join(dir, STAGED_FILES.script), scriptFor(paths));
   return dir;
@@ -212,6 +212,38 @@ describe("edge apply-with-rollback script", () => {
       assert.match(confirmed.stderr, /the live files are not those tok-edited installed; not confirming/);
       assert.ok(await waitFor(() => !existsSync(join(paths.state, "pending")), CONFIRM_SECONDS + 5), "the timer never fired");
       assert.match(loaded(), /tcp dport 22033 accept/, "the last confirmed change runs again");
+    });
+
+    it("sets a changed tunnel MTU and addresses in place, beside the peers wg syncconf sets, and puts them back on rollback", async () => {
+      // A veth stands in for wg0, so ip and /sys are real; wg and wg-quick strip, which need a WireGuard interface,
+      // only record their calls (the VM suite changes a real kernel tunnel).
+      const bin = mkdtempSync(join(tmpdir(), "wg-stubs-"));
+      const calls = join(bin, "calls");
+      writeFileSync(join(bin, "wg"), `#!/bin/sh\necho "wg $*" >> ${calls}\n`, { mode: 0o755 });
+      writeFileSync(join(bin, "wg-quick"), `#!/bin/sh\necho "wg-quick $*" >> ${calls}\n`, { mode: 0o755 });
+      ns.exec("ip", ["link", "add", "wg0", "type", "veth", "peer", "name", "wg0-peer"]);
+      ns.exec("ip", ["link", "set", "wg0", "up"]);
+      const withStubs = (...args: string[]) => ns.tryExec("env", [`PATH=${bin}:${process.env.PATH}`, "sh", ...args]);
+      const tunnel = (mtu: number, addresses: string) => `[Interface]\nPrivateKey = x\nAddress = ${addresses}\nMTU = ${mtu}\n`;
+      const link = () => ({ mtu: ns.exec("cat", ["/sys/class/net/wg0/mtu"]).trim(), addresses: ns.exec("ip", ["-o", "address", "show", "dev", "wg0", "scope", "global"]).split("\n").filter(Boolean).map((l) => l.split(/\s+/)[3]).sort() });
+      const push = (name: string, wireguard: string, confirm: boolean) => {
+        writeFileSync(calls, "");
+        const dir = stage(paths, name, rulesetWithPort(22036), wireguard);
+        const applied = withStubs(join(dir, STAGED_FILES.script), "apply", dir, `tok-${name}`);
+        assert.equal(applied.status, 0, applied.stderr);
+        if (confirm) assert.equal(withStubs(join(paths.state, STAGED_FILES.script), "confirm", `tok-${name}`).status, 0);
+        assert.match(readFileSync(calls, "utf8"), /^wg syncconf wg0 /m, "the peers and key still go through syncconf");
+      };
+      try {
+        push("tunnel-base", tunnel(1420, "10.10.10.1/24, fd7a:10:10::1/64"), true);
+        assert.deepEqual(link(), { mtu: "1420", addresses: ["10.10.10.1/24", "fd7a:10:10::1/64"] });
+        push("tunnel-moved", tunnel(1380, "10.10.20.1/24, fd7a:10:20::1/64"), false);
+        assert.deepEqual(link(), { mtu: "1380", addresses: ["10.10.20.1/24", "fd7a:10:20::1/64"] }, "the change runs before it is confirmed");
+        assert.ok(await waitFor(() => !existsSync(join(paths.state, "pending")), CONFIRM_SECONDS + 5), "the timer never fired");
+        assert.deepEqual(link(), { mtu: "1420", addresses: ["10.10.10.1/24", "fd7a:10:10::1/64"] }, "the rollback puts the confirmed values back");
+      } finally {
+        ns.exec("ip", ["link", "del", "wg0"]);
+      }
     });
   });
 

@@ -71,6 +71,8 @@ const CHANGES = {
   lockout: { commitConfirmSeconds: 15, adminCidrs: ["198.18.0.0/16", "2001:db8:99::/48"] },
   // The derp peer leaves wg0.conf; the gateway peer stays.
   peerChange: { commitConfirmSeconds: 15, adminCidrs: [...ADMIN, "198.18.0.0/16"], derp: false },
+  // A smaller tunnel MTU, which only wg-quick reads: syncconf alone would leave it for the next boot.
+  tunnelMtu: { commitConfirmSeconds: 15, adminCidrs: [...ADMIN, "198.18.0.0/16"], derp: false, tunnelMtu: 1380 },
   // A WAN name the VPS does not have: every DNAT rule matches nothing, while SSH and the tunnel carry on.
   wrongWan: { commitConfirmSeconds: 15, adminCidrs: [...ADMIN, "198.18.0.0/16"], derp: false, wanInterface: "ens3" },
   pendingAtReboot: { commitConfirmSeconds: 600, adminCidrs: [...ADMIN, "198.18.0.0/16", "198.19.0.0/16"], derp: false },
@@ -189,9 +191,10 @@ export function describeCommitConfirm(getLab: () => EdgeVmLab, checks: EdgeCheck
       checks.requestThroughTunnel("ipv4");
     });
 
+    const peers = () => (lab.edge.outputs.wireguard.value as { peers: Record<string, { publicKey: string }> }).peers;
+    const handshake = () => Number(lab.vps("wg show wg0 latest-handshakes").split("\n").find((l) => l.startsWith(peers().gateway.publicKey))?.split("\t")[1] ?? 0);
+
     it("a WireGuard peer change keeps the tunnel up (wg syncconf): the client's requests pass throughout, the gateway's session stays", async () => {
-      const peers = (lab.edge.outputs.wireguard.value as { peers: Record<string, { publicKey: string }> }).peers;
-      const handshake = () => Number(lab.vps("wg show wg0 latest-handshakes").split("\n").find((l) => l.startsWith(peers.gateway.publicKey))?.split("\t")[1] ?? 0);
       const before = handshake();
       assert.ok(before > 0, "the gateway has a session before the change");
       const stop = join(lab.dir, "stop-requests");
@@ -213,9 +216,19 @@ export function describeCommitConfirm(getLab: () => EdgeVmLab, checks: EdgeCheck
       assert.deepEqual(results.filter((code) => code !== "200"), [], `of ${results.length} requests during the change`);
       assert.ok(handshake() >= before, `the gateway's handshake went from ${before} to ${handshake()}: the session was torn down`);
       const live = lab.vps("wg show wg0 peers");
-      assert.ok(live.includes(peers.gateway.publicKey));
-      assert.ok(!live.includes(peers.derp.publicKey), "the derp peer is gone");
+      assert.ok(live.includes(peers().gateway.publicKey));
+      assert.ok(!live.includes(peers().derp.publicKey), "the derp peer is gone");
       assert.doesNotMatch(ruleset(), /3478/);
+    });
+
+    it("a tunnel MTU change runs at once, set in place on the kernel interface: the gateway keeps its session and requests pass", async () => {
+      const before = handshake();
+      await run.push(planned.tunnelMtu.commands);
+      assert.match(lab.vps("ip link show wg0"), new RegExp(`mtu ${CHANGES.tunnelMtu.tunnelMtu} `));
+      assert.match(lab.vps(`grep '^MTU' ${VPS_PATHS.wireguard}`), new RegExp(`^MTU = ${CHANGES.tunnelMtu.tunnelMtu}$`, "m"));
+      checks.requestThroughTunnel("ipv4");
+      checks.requestThroughTunnel("ipv6");
+      assert.ok(handshake() >= before, `the gateway's handshake went from ${before} to ${handshake()}: the session was torn down`);
     });
 
     it("a change that breaks the forwarded public path while the tunnel is up is refused by the probe before any confirm, and rolls back", async () => {
