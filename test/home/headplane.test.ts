@@ -1,11 +1,7 @@
 import { strict as assert } from "node:assert";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import Ajv from "ajv";
-import addFormats from "ajv-formats";
 import { parse } from "yaml";
 import { headplanePolicies, prefixRedirect } from "../../components/home/headplane";
-import { COOKIE_SECRET_FILE, headplaneConfig, HeadplaneConfigSpec, renderHeadplaneConfig } from "../../components/home/headplaneConfig";
+import { COOKIE_SECRET_FILE, HeadplaneConfigSpec, renderHeadplaneConfig } from "../../components/home/headplaneConfig";
 import { allPolicies } from "../../policy/policies";
 import { manifestOf, validateManifest } from "../../tools/offline/manifests";
 import { runPolicies, targetsOf } from "../../tools/offline/policyRunner";
@@ -13,24 +9,7 @@ import { homeRefusal, validEdgeRaw } from "../support/fixtures";
 import { RecordedResource } from "../../tools/offline/engine";
 import { resourceOf, resourcesOf, runHome } from "../support/offline";
 
-const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
-const checkConfig = ajv.compile(JSON.parse(readFileSync(join(__dirname, "fixtures", "headplane-v0.6-config.schema.json"), "utf8")));
-const problems = (value: unknown) => (checkConfig(value) ? [] : (checkConfig.errors ?? []).map((e) => `${e.instancePath} ${e.message}`));
-
 const SPEC: HeadplaneConfigSpec = { listenPort: 3000, headscaleUrl: "http://headscale.headscale.svc.cluster.local:8080", headscalePublicUrl: "https://headscale.example.com" };
-const COOKIE = "0123456789abcdef0123456789abcdef";
-
-/**
- * The config as Headplane v0.6.3 loads it before validating (app/server/config/load.ts loadConfig): with no HEADPLANE_*
- * variable in the pod, the file, then each supported *_path key's file read (trimmed) into its key.
- */
-function asLoaded(config: Record<string, any>, files: Record<string, string>): Record<string, any> {
-  const loaded = structuredClone(config);
-  const path = loaded.server?.cookie_secret_path;
-  if (path !== undefined) loaded.server.cookie_secret = files[path].trim();
-  return loaded;
-}
-
 const catalogWith = (headplane: object | undefined, keep: (s: { component?: string }) => boolean = () => true) =>
   JSON.stringify([...JSON.parse(validEdgeRaw().services).filter((s: { component?: string }) => s.component !== "headplane" && keep(s)), ...(headplane ? [headplane] : [])]);
 const HEADPLANE = { name: "headplane", hostname: "headplane.example.com", exposure: "vpn", port: 3000, component: "headplane" };
@@ -39,21 +18,13 @@ const inNamespace = (run: { resources: RecordedResource[] }, namespace: string) 
 describe("Headplane", function () {
   this.timeout(60000);
 
+  // Headplane v0.6.3's own loader runs this file with the pod's mounted secret in test/e2e/headplane.test.ts.
   describe("config renderer", () => {
-    it("renders the keys Headplane 0.6.3 reads, the cookie secret read from a file", () => {
+    it("renders the keys Headplane 0.6.3 reads, the cookie secret named by its file, never held", () => {
       const rendered = parse(renderHeadplaneConfig(SPEC));
       assert.deepEqual(rendered.headscale, { url: SPEC.headscaleUrl, public_url: SPEC.headscalePublicUrl, config_path: "/etc/headscale/config.yaml", config_strict: false });
       assert.deepEqual(rendered.server, { host: "0.0.0.0", port: 3000, cookie_secure: true, cookie_secret_path: COOKIE_SECRET_FILE });
       assert.equal(rendered.integration, undefined, "no integration: Headplane never restarts or rewrites Headscale");
-      assert.match(problems(rendered).join(), /must have required property 'cookie_secret'/, "the file alone holds no secret");
-      assert.deepEqual(problems(asLoaded(rendered, { [COOKIE_SECRET_FILE]: `${COOKIE}\n` })), []);
-    });
-
-    it("the schema check is real: a misspelt key, a short cookie secret and a path for a URL fail it", () => {
-      const config = asLoaded(headplaneConfig(SPEC), { [COOKIE_SECRET_FILE]: COOKIE });
-      assert.match(problems({ ...config, headscale: { ...config.headscale, confg_path: "/x" } }).join(), /must NOT have additional properties/);
-      assert.match(problems({ ...config, server: { ...config.server, cookie_secret: COOKIE.slice(1) } }).join(), /cookie_secret must NOT have fewer than 32 characters/);
-      assert.match(problems({ ...config, headscale: { ...config.headscale, url: "headscale:8080" } }).join(), /headscale\/url must match pattern/);
     });
   });
 
@@ -88,7 +59,7 @@ describe("Headplane", function () {
   });
 
   describe("in the home stack", () => {
-    it("runs in a restricted namespace of its own, its cookie secret random and by reference, its config schema-valid once merged", async () => {
+    it("runs in a restricted namespace of its own, its cookie secret random, by reference, in the file its config names", async () => {
       const home = await runHome();
       const ns = resourceOf(home, "kubernetes:core/v1:Namespace", "headplane").inputs.metadata as any;
       assert.equal(ns.labels["pod-security.kubernetes.io/enforce"], "restricted");
@@ -116,7 +87,6 @@ describe("Headplane", function () {
       const files = resourceOf(home, "kubernetes:core/v1:ConfigMap", "headplane-config").inputs.data as any;
       assert.equal(files["config.yaml"], home.artifacts["headplane-config.yaml"]);
       assert.doesNotMatch(files["config.yaml"], new RegExp(cookie), "the ConfigMap never holds the secret");
-      assert.deepEqual(problems(asLoaded(parse(files["config.yaml"]), mounted)), [], "the file with the pod's mounted secret is a valid Headplane config");
       assert.equal(files["headscale-config.yaml"], home.artifacts["headscale-config.yaml"], "Headplane shows the very config Headscale runs");
       const mounts = Object.fromEntries(container.volumeMounts.map((m: any) => [m.mountPath, m]));
       assert.equal(mounts["/etc/headscale/config.yaml"].readOnly, true);

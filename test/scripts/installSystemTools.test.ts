@@ -7,8 +7,8 @@ import { requireRealTools, run, TOOLS_BIN } from "../support/realTools";
 
 const ROOT = resolve(__dirname, "../..");
 const SCRIPT = join(ROOT, "scripts/install-system-tools");
-/** The version an image pin in components/ names, as the script reads it. */
-const pin = (image: string) => new RegExp(`${image}:v(\\d+\\.\\d+\\.\\d+)`).exec(run("grep", ["-rhoE", `${image}:v[0-9.]+`, join(ROOT, "components")]))![1];
+/** The version an image pin in components/ names, as the script reads it; `v` is how its tags begin. */
+const pin = (image: string, v = "v") => new RegExp(`${image}:${v}(\\d+\\.\\d+\\.\\d+)`).exec(run("grep", ["-rhoE", `${image}:${v}[0-9.]+`, join(ROOT, "components")]))![1];
 
 /** A PATH with bash and the few commands the script needs to report, and none of the tools it installs. */
 function barePath(): string {
@@ -31,6 +31,7 @@ describe("scripts/install-system-tools", () => {
     assert.match(result.stderr, /this is not Debian or Ubuntu \(Fedora Linux 41\)/);
     assert.match(result.stderr, /Debian\/Ubuntu packages: .*nftables .*wireguard-go/);
     assert.match(result.stderr, /Go programs .*github\.com\/juanfont\/headscale\/cmd\/headscale@v/);
+    assert.ok(result.stderr.includes(`Headplane's config loader: tale/headplane v${pin("tale/headplane", "")}'s source (HEADPLANE_GIT_DIR)`), result.stderr);
     assert.doesNotMatch(result.stdout, /installing|building/);
   });
 
