@@ -65,6 +65,13 @@ const leaves = (value: unknown, prefix = ""): [string, unknown][] =>
   value !== null && typeof value === "object" && !Array.isArray(value) ? Object.entries(value).flatMap(([k, v]) => leaves(v, `${prefix}${k}.`)) : [[prefix.slice(0, -1), value]];
 const at = (object: any, key: string) => key.split(".").reduce((o, k) => o?.[k], object);
 
+/**
+ * Headplane's own code, not a model of it: test/e2e/headplaneStart.ts runs Headplane v0.6.3's app/server/config/load.ts
+ * (loadConfig, which merges the file, the HEADPLANE_* variables and each *_path key's file, then validates with
+ * app/server/config/config-schema.ts) and app/server/headscale/config-loader.ts, under the release's Node and the
+ * packages its pnpm-lock.yaml pins (scripts/install-system-tools, headplane-tsx). Its inputs are the planned pod's: the
+ * ConfigMap and Secret files where the container mounts them, in a mount namespace of its own, and its environment.
+ */
 describe("Headplane v0.6.3's own config loader, on the planned pod's files and environment (audit D2)", function () {
   this.timeout(120000);
   let home: OfflineRun;
@@ -92,7 +99,10 @@ describe("Headplane v0.6.3's own config loader, on the planned pod's files and e
     const container = (resourceOf(home, "kubernetes:apps/v1:Deployment", "headplane").inputs.spec as any).template.spec.containers[0];
     // The container's own variables (none today), and what kubelet adds to every pod; service links are off.
     const env: Record<string, string> = { PATH: process.env.PATH!, KUBERNETES_SERVICE_HOST: "10.43.0.1", KUBERNETES_SERVICE_PORT: "443" };
-    for (const variable of container.env ?? []) env[variable.name] = variable.value;
+    for (const variable of container.env ?? []) {
+      assert.equal(variable.valueFrom, undefined, `${variable.name}: a variable from a Secret needs its value resolved here`);
+      env[variable.name] = variable.value;
+    }
 
     const { server, ...rest } = parse(rendered);
     const { cookie_secret_path: _, ...serverWithoutPath } = server;
