@@ -6,7 +6,7 @@ import { anyCidr, boolean, DNS_LABEL, domain, image, ipAddress, json, text } fro
 
 /** The home stack's keys for Headscale, its tailnet policy, the subnet router and Headplane. */
 export const tailnetShape = {
-  headscaleImage: image().default("docker.io/headscale/headscale:v0.29.2"),
+  headscaleImage: image().default("docker.io/headscale/headscale:v0.29.3"),
   /** MagicDNS's own domain; Headscale refuses one that contains its server_url host. */
   headscaleBaseDomain: domain().optional(),
   /** Resolvers the tailnet forwards to; with headscaleOverrideLocalDns they answer every query a client makes. */
@@ -90,7 +90,8 @@ function routerImageProblem(image: string): string | undefined {
 
 /**
  * Headplane releases against Headscale's, checked 2026-12-01 (tale/headplane CHANGELOG.md and
- * app/openapi-canonical-families.json at v0.6.3; v0.7.0-beta.4 is a beta and also stops at 0.28): no release before
+ * app/openapi-canonical-families.json at v0.6.3; v0.7.0-beta.4 is a pre-release that needs 0.27 or newer with no upper
+ * bound and claims no 0.29 support): no release before
  * 0.6.3 is free of published advisories (GHSA-wrqq-v7qw-r5w7 fixed in 0.6.1, GHSA-vgj6-hcf2-fqf6 in 0.6.3), and the
  * newest, 0.6.3, knows Headscale 0.26.0 to 0.28.x.
  */

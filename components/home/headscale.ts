@@ -34,7 +34,7 @@ export interface HeadscaleArgs {
 /** The StatefulSet's one pod: its name is stable, so the bootstrap Job's RBAC can name it. */
 export const HEADSCALE_POD = "headscale-0";
 /**
- * Headscale's REST API and its docs, on the same listener as the control protocol (v0.29.2 hscontrol/app.go mounts
+ * Headscale's REST API and its docs, on the same listener as the control protocol (v0.29.3 hscontrol/app.go mounts
  * the gRPC gateway under /api/v1 beside /ts2021, /key and /derp); an API key is the only thing guarding them.
  */
 export const HEADSCALE_ADMIN_PATHS = ["/api", "/swagger"];

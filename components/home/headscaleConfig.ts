@@ -41,7 +41,7 @@ export function splitDnsRecords(services: ServiceConfig[], traefikAddress: strin
 }
 
 /**
- * Headscale's config.yaml, as an object, with only keys the pinned release reads (v0.29.2 hscontrol/types/config.go): Traefik terminates TLS, sqlite and every key live on
+ * Headscale's config.yaml, as an object, with only keys the pinned release reads (v0.29.3 hscontrol/types/config.go, unchanged since v0.29.2): Traefik terminates TLS, sqlite and every key live on
  * the claim, the embedded DERP server's STUN listens on [::]:3478 (answered through the derp tunnel peer), and
  * MagicDNS serves the private catalog names.
  */

@@ -56,7 +56,7 @@ describe("tailnet config", () => {
     };
 
     it("refuses a headplane entry beside the default Headscale, naming the entry, the version and what is supported", () => {
-      assert.throws(withHeadplane(), /homelab:services\[5\]\.component: "headplane" runs Headplane, but no Headplane release supports Headscale 0\.29\.2 \(homelab:headscaleImage\); the newest, 0\.6\.3, supports 0\.26 up to but not including 0\.29/);
+      assert.throws(withHeadplane(), /homelab:services\[5\]\.component: "headplane" runs Headplane, but no Headplane release supports Headscale 0\.29\.3 \(homelab:headscaleImage\); the newest, 0\.6\.3, supports 0\.26 up to but not including 0\.29/);
     });
 
     it("runs the newest release beside a Headscale it supports, and refuses one with advisories", () => {
@@ -70,7 +70,7 @@ describe("tailnet config", () => {
       const { headscaleImage, ...raw } = validHomeRaw();
       void headscaleImage;
       const services = JSON.stringify(JSON.parse(raw.services).filter((s: { component?: string }) => s.component !== "headplane"));
-      assert.equal(parseHomeConfig({ ...raw, services }).headscale.image, "docker.io/headscale/headscale:v0.29.2");
+      assert.equal(parseHomeConfig({ ...raw, services }).headscale.image, "docker.io/headscale/headscale:v0.29.3");
     });
   });
 });

@@ -25,7 +25,7 @@ describe("config value types, as the CLI hands them over (every value a string)"
   it("takes only exact chart versions and pinned images", () => {
     for (const version of ["1.18.2", "v1.21.1", "41.3.0-rc.1"]) assert.equal(verdict(chartVersion(), version), "ok", version);
     for (const version of ["37.x", "latest", "1.2"]) assert.match(verdict(chartVersion(), version), /exact chart version/, version);
-    assert.equal(verdict(image(), "docker.io/headscale/headscale:v0.29.2"), "ok");
+    assert.equal(verdict(image(), "docker.io/headscale/headscale:v0.29.3"), "ok");
     assert.notEqual(verdict(image(), "docker.io/headscale/headscale"), "ok", "an image without a tag or digest drifts");
   });
 

@@ -172,7 +172,7 @@ require("https").createServer({ key: fs.readFileSync(${JSON.stringify(key)}), ce
     }
 
     // The audit (D7) read db.CreateUser's ValidateUsername (two characters, a letter first), but `users create` goes
-    // through gRPC to state.CreateUser, which saves the name unchecked (v0.29.2 hscontrol/state/state.go): the real
+    // through gRPC to state.CreateUser, which saves the name unchecked (v0.29.3 hscontrol/state/state.go): the real
     // CLI decides here.
     it("a user name: the program takes exactly the names the real CLI can create", async () => {
       const h = host(...files(plan.derpOn));

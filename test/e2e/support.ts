@@ -71,7 +71,7 @@ s.on("error", () => done(""));`;
  * Sends one STUN binding request (RFC 5389) from a host and returns who answered and the address it says it saw
  * (XOR-MAPPED-ADDRESS), or undefined without an answer. Tailscale's STUN server, which Headscale embeds, answers only
  * requests carrying its clients' SOFTWARE attribute ("tailnode") and a FINGERPRINT (tailscale.com v1.101.0-pre, the
- * version Headscale v0.29.2's go.mod requires: net/stun/stun.go ParseBindingRequest), so this request carries both.
+ * version Headscale v0.29.3's go.mod requires, as v0.29.2's did: net/stun/stun.go ParseBindingRequest), so this request carries both.
  */
 export function stunBinding(netns: Netns, address: string, port: number, timeoutMs = 2000): { from: string; mapped: string } | undefined {
   const script = `

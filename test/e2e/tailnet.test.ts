@@ -29,7 +29,7 @@ function planCatalog(): ServiceConfig[] {
 
 /**
  * The tailnet end to end, every piece the real release where one can run here: the VPS's rendered ruleset and
- * WireGuard, the gateway's rendered haproxy.cfg, Headscale v0.29.2 with the plan's config and policy in the Headscale
+ * WireGuard, the gateway's rendered haproxy.cfg, Headscale v0.29.3 with the plan's config and policy in the Headscale
  * pod's namespace (which also holds the derp peer), the subnet router as containerboot runs it from the planned pod,
  * and a remote tailscaled. Traefik cannot be built with `go install` (its go.mod has replace directives), so nginx
  * stands in for it behind the gateway: PROXY v2 and TLS on the tunnel entrypoint, Host routing to Headscale.

@@ -147,7 +147,7 @@ echo "unexpected: $*" >&2; exit 2
       );
       chmodSync(join(dir, "headscale"), 0o755);
       writeKubectlStandIn(dir, join(dir, "headscale"));
-      // What v0.29.2 prints with no users yet (seen in test/e2e/headscale.test.ts).
+      // What v0.29.3 prints with no users yet (seen in test/e2e/headscale.test.ts).
       writeFileSync(join(dir, "users"), "null");
       writeFileSync(join(dir, "preauthkey"), '{"key":"hskey-1234"}');
     });
