@@ -24,6 +24,8 @@ const edgeShape = {
   edgeUpdateMode: z.enum(EDGE_UPDATE_MODES, { error: `must be one of ${EDGE_UPDATE_MODES.join(", ")}` }).default("ssh"),
   commitConfirmSeconds: integer(15, 900).default(90),
   cloudflareZoneId: text().regex(/^[0-9a-f]{32}$/, "must be the zone's 32-character hex id"),
+  /** Leaves the zone's Universal SSL alone; by default the stack turns it off, or its CAA records override the zone's. */
+  cloudflareUniversalSsl: boolean().default(false),
   /** Secret; only checked for presence here, and never copied into the typed config. */
   sshPrivateKey: text().optional(),
 };
@@ -34,6 +36,8 @@ export interface EdgeConfig extends CommonConfig {
   ssh: { port: number; publicKey: string; user: string; adminCidrs: string[]; allowWideAdminCidrs: boolean; existingKey?: string };
   update: { mode: (typeof EDGE_UPDATE_MODES)[number]; commitConfirmSeconds: number };
   cloudflareZoneId: string;
+  /** Whether the zone keeps Cloudflare's Universal SSL (and the CAA records it serves in place of the zone's own). */
+  cloudflareUniversalSsl: boolean;
 }
 
 function edgeProblems(c: z.infer<typeof edgeSchema>): Problem[] {
@@ -76,5 +80,6 @@ export function parseEdgeConfig(raw: Record<string, unknown>): EdgeConfig {
     ssh: { port: c.sshPort, publicKey: c.sshPublicKey, user: c.sshUser, adminCidrs: c.adminCidrs, allowWideAdminCidrs: c.allowWideAdminCidrs, existingKey: c.hcloudSshKey },
     update: { mode: c.edgeUpdateMode, commitConfirmSeconds: c.commitConfirmSeconds },
     cloudflareZoneId: c.cloudflareZoneId,
+    cloudflareUniversalSsl: c.cloudflareUniversalSsl,
   };
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { getMonitor } from "@pulumi/pulumi/runtime/settings";
-import { homeAdvice } from "./advice";
+import { edgeAdvice, homeAdvice } from "./advice";
 import { APP_SECRETS_KEY, AppSecretRead, resolveAppSecrets, ResolvedAppSecrets } from "./appSecrets";
 import { refusePlaceholders } from "./placeholders";
 import { EdgeConfig, HomeConfig, parseEdgeConfig, parseHomeConfig, projectKeys } from "./schema";
@@ -30,6 +30,7 @@ export function loadEdgeConfig(): LoadedEdgeConfig {
   const raw = projectConfig();
   const config = parseEdgeConfig(raw);
   refusePlaceholdersForReal(raw);
+  if (!offline()) for (const advice of edgeAdvice(config)) pulumi.log.warn(`${advice.key}: ${advice.message}`);
   return {
     config,
     sshPrivateKey: raw.sshPrivateKey === undefined ? undefined : pulumi.secret(raw.sshPrivateKey),

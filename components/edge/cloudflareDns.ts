@@ -5,6 +5,8 @@ import { DnsPlanSpec, planDnsRecords } from "./dnsRecords";
 export interface CloudflareDnsArgs extends DnsPlanSpec<pulumi.Input<string>> {
   /** Cloudflare zone id of the domain. */
   zoneId: string;
+  /** Leave the zone's Universal SSL on (false turns it off, so CAs see the zone's own CAA records). */
+  universalSsl: boolean;
 }
 
 /** Cloudflare's fixed scope for permission groups that act on zones. */
@@ -48,6 +50,13 @@ export class CloudflareDns extends pulumi.ComponentResource {
       );
     }
     this.recordNames = plan.map((r) => `${r.type} ${r.name}`);
+    if (!args.universalSsl) {
+      // While Universal SSL is on, Cloudflare answers CAA queries with records of its own in place of the zone's
+      // (CVE-2026-14440), dropping validationmethods. Nothing here is proxied, so nothing needs its certificates. The
+      // provider's delete only forgets the setting (terraform-provider-cloudflare v5.22.0 universal_ssl_setting), so
+      // a destroyed stack leaves it off.
+      new cloudflare.UniversalSslSetting(`${name}-universal-ssl`, { zoneId: args.zoneId, enabled: false }, { parent: this });
+    }
 
     const permissionGroupIds = ACME_TOKEN_PERMISSIONS.map((permission) =>
       cloudflare

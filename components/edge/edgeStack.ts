@@ -62,7 +62,7 @@ export function buildEdgeStack(): StackBuild {
     caaIssuer: config.acme.caaIssuer,
     caaContact: config.acme.email,
   };
-  const dns = new CloudflareDns("dns", { ...dnsSpec, zoneId: config.cloudflareZoneId, ipv4: vps.ipv4, ipv6: vps.ipv6 });
+  const dns = new CloudflareDns("dns", { ...dnsSpec, zoneId: config.cloudflareZoneId, universalSsl: config.cloudflareUniversalSsl, ipv4: vps.ipv4, ipv6: vps.ipv6 });
 
   // The fixed primary IPv4, not the hostname: a peer then needs no DNS to come up, and the address outlives servers.
   const endpoint = vps.ipv4.apply((ipv4) => endpointAddress(ipv4, network.wireguardPort));

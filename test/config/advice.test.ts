@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { homeAdvice } from "../../components/config/advice";
-import { parseHomeConfig } from "../../components/config/schema";
-import { validHomeRaw } from "../support/fixtures";
+import { edgeAdvice, homeAdvice } from "../../components/config/advice";
+import { parseEdgeConfig, parseHomeConfig } from "../../components/config/schema";
+import { validEdgeRaw, validHomeRaw } from "../support/fixtures";
 
 describe("home config advice", () => {
   const monitoring = JSON.stringify([{ name: "prometheus", hostname: "prometheus.example.com", exposure: "vpn", port: 9090, component: "prometheus" }]);
@@ -16,5 +16,14 @@ describe("home config advice", () => {
   it("says nothing once a receiver is set, or with no monitoring entry to raise alerts", () => {
     assert.deepEqual(homeAdvice(parseHomeConfig({ ...validHomeRaw(), services: monitoring, derp: "false", alertReceivers: receivers, alertReceiverSecrets: JSON.stringify({ ops: "https://hooks.mylab.net/a" }) })), []);
     assert.deepEqual(homeAdvice(parseHomeConfig({ ...validHomeRaw(), services: "[]", derp: "false" })), []);
+  });
+});
+
+describe("edge config advice", () => {
+  it("says the CAA restriction does not hold while the zone keeps Universal SSL, and nothing by default", () => {
+    const kept = edgeAdvice(parseEdgeConfig({ ...validEdgeRaw(), cloudflareUniversalSsl: "true" }));
+    assert.deepEqual(kept.map((a) => a.key), ["homelab:cloudflareUniversalSsl"]);
+    assert.match(kept[0].message, /CVE-2026-14440.*validationmethods=dns-01/);
+    assert.deepEqual(edgeAdvice(parseEdgeConfig(validEdgeRaw())), []);
   });
 });

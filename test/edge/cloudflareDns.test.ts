@@ -4,6 +4,7 @@ import { resourceOf, resourcesOf, runEdge } from "../support/offline";
 
 const RECORD = "cloudflare:index/dnsRecord:DnsRecord";
 const TOKEN = "cloudflare:index/apiToken:ApiToken";
+const UNIVERSAL_SSL = "cloudflare:index/universalSslSetting:UniversalSslSetting";
 const ZONE = "023e105f4ecef8ad9ca31a8372d0c353";
 
 describe("CloudflareDns component", () => {
@@ -30,6 +31,12 @@ describe("CloudflareDns component", () => {
     const run = await runEdge();
     const caa = resourcesOf(run, RECORD).filter((r) => r.inputs.type === "CAA").map((r) => r.inputs.data as Record<string, unknown>);
     assert.deepEqual(caa.map((d) => `${d.flags} ${d.tag} ${d.value}`).sort(), ["0 iodef mailto:admin@example.com", "0 issue letsencrypt.org; validationmethods=dns-01", "0 issuewild letsencrypt.org; validationmethods=dns-01"]);
+  });
+
+  it("turns the zone's Universal SSL off, so CAs see those CAA records, unless cloudflareUniversalSsl keeps it", async () => {
+    const setting = resourcesOf(await runEdge(), UNIVERSAL_SSL);
+    assert.deepEqual(setting.map((r) => r.inputs), [{ zoneId: ZONE, enabled: false }]);
+    assert.deepEqual(resourcesOf(await runEdge({ cloudflareUniversalSsl: "true" }), UNIVERSAL_SSL), []);
   });
 
   it("makes a DNS-01 token scoped to this one zone, with zone read and DNS write only", async () => {

@@ -45,7 +45,7 @@ describe("npm run plan", function () {
   it("plans both stacks and prints the tree grouped by component, with counts", () => {
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stdout, /== edge ==\npulumi:pulumi:Stack homelab-edge {2}\(3 children\)/);
-    assert.match(first.stdout, /^ {2}homelab:edge:Vps edge {2}\(6 children\)$/m);
+    assert.match(first.stdout, /^ {2}homelab:edge:Vps edge {2}\(7 children\)$/m);
     assert.match(first.stdout, /hcloud:index\/server:Server edge {2}\(delete before replace; ignores userData\)/);
     assert.match(first.stdout, /^\d+ resources:$/m);
     assert.match(first.stdout, /== home ==\npulumi:pulumi:Stack homelab-home {2}\(\d+ children\)\n/);

@@ -23,6 +23,7 @@ const PROVIDER_TYPES: Record<string, ForceNewSource> = {
   "hcloud:index/firewall:Firewall": { paths: [], source: `${HCLOUD} internal/firewall/resource.go (no ForceNew field)` },
   "hcloud:index/firewallAttachment:FirewallAttachment": { paths: ["firewallId"], source: `${HCLOUD} internal/firewall/attachment_resource.go (ForceNew; serverIds and labelSelectors update in place)` },
   "cloudflare:index/dnsRecord:DnsRecord": { paths: ["zoneId"], source: "terraform-provider-cloudflare v5.22.0 internal/services/dns_record/schema.go (RequiresReplace; @pulumi/cloudflare 6.22.1 pinned)" },
+  "cloudflare:index/universalSslSetting:UniversalSslSetting": { paths: ["zoneId"], source: "terraform-provider-cloudflare v5.22.0 internal/services/universal_ssl_setting/schema.go (RequiresReplace)" },
   "cloudflare:index/apiToken:ApiToken": { paths: [], source: "terraform-provider-cloudflare v5.22.0 internal/services/api_token/schema.go (no RequiresReplace)" },
   "random:index/randomBytes:RandomBytes": { paths: ["length", "keepers"], source: "@pulumi/random 4.21.2 randomBytes.d.ts (keepers \"when changed, will trigger recreation\"); length: terraform-provider-random regenerates on any input change (not read line by line here)" },
   "tls:index/privateKey:PrivateKey": { paths: ["algorithm", "rsaBits", "ecdsaCurve"], source: `${TLS}/resource_private_key.go (RequiresReplace)` },

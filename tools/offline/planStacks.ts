@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { appSecretReads } from "../../components/apps/appSecret";
 import { APP_SECRETS_KEY, resolveAppSecrets } from "../../components/config/appSecrets";
-import { Advice, homeAdvice } from "../../components/config/advice";
+import { Advice, edgeAdvice, homeAdvice } from "../../components/config/advice";
 import { Placeholder, placeholdersIn } from "../../components/config/placeholders";
 import { parseEdgeConfig, parseHomeConfig, projectKeys } from "../../components/config/schema";
 import { EDGE_SECRET_OUTPUTS } from "../../components/contract/edge";
@@ -58,7 +58,8 @@ export async function planStacks(stacks: PlannedStack[], dir = process.cwd()): P
     const home = stack === "home" ? parseHomeConfig(raw) : undefined;
     // The program stood in for the same keys: resolving them again here only names them.
     const appSecrets = home ? resolveAppSecrets(raw[APP_SECRETS_KEY], appSecretReads(home.services), { standIns: true }).standIns : [];
-    return { stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig), standIns: [...standIns, ...appSecrets], placeholders: placeholdersIn(raw), advice: home ? homeAdvice(home) : [] };
+    const advice = home ? homeAdvice(home) : edgeAdvice(parseEdgeConfig(raw));
+    return { stack, run, violations: await runPolicies(allPolicies, targetsOf(run.resources), packConfig), standIns: [...standIns, ...appSecrets], placeholders: placeholdersIn(raw), advice };
   };
   const edge = await runOffline({ stack: "edge", project: edgeConfig.project, config: edgeConfig.config, secretKeys: edgeConfig.secretKeys, program: () => buildStack("edge") });
   if (stacks.includes("edge")) plans.push(await withVerdicts("edge", edge));
