@@ -247,7 +247,12 @@ cmd_apply() {
   fi
   # The window counts from when the change runs: loading can take longer than the window on a slow or busy VPS
   # (sshd -t and a reload under load), and then the confirm would always come too late.
-  arm_rollback_timer "$token" "$CONFIRM_SECONDS"
+  if ! arm_rollback_timer "$token" "$CONFIRM_SECONDS"; then
+    # The longer timer is stopped by now: never leave a change running with none.
+    log "the rollback timer could not be armed again"
+    rollback || true
+    exit 4
+  fi
   # What confirm checks the live files against: a change confirmed must be the one that runs.
   for live in "$RULESET" "$WG_CONF" "$SSHD_DROPIN"; do
     if [ -f "$live" ]; then sha256sum "$live"; fi
@@ -269,7 +274,7 @@ cmd_confirm() {
   if [ "$(cat "$STATE/pending" 2>/dev/null)" != "$token" ]; then
     rolled_back=$(cat "$STATE/rolled-back" 2>/dev/null || true)
     if [ "\${rolled_back%% *}" = "$token" ]; then
-      log "$token was rolled back at \${rolled_back#* } before this confirm arrived: the last good files run; run the update again"
+      log "$token was rolled back at \${rolled_back#* } before this confirm arrived: the last good files run. The apply step is done in Pulumi's state, so push again with pulumi up --replace on the URN of the *-push-apply command (pulumi stack --show-urns lists it)"
     else
       log "nothing pending for $token"
     fi

@@ -245,6 +245,25 @@ describe("edge apply-with-rollback script", () => {
         ns.exec("ip", ["link", "del", "wg0"]);
       }
     });
+
+    it("rolls back at once when the timer cannot be armed again once the change runs, and leaves nothing pending", function () {
+      requireRealTools(this, ["unshare", "mount"], true);
+      // systemd as the script sees it: /run/systemd/system, and a systemd-run that arms the first timer and fails
+      // the second. Private tmpfs mounts keep the host's /run and /etc/systemd/system out of reach.
+      const bin = mkdtempSync(join(tmpdir(), "systemd-stubs-"));
+      writeFileSync(join(bin, "systemctl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+      writeFileSync(join(bin, "systemd-run"), `#!/bin/sh\nif [ -e ${bin}/armed ]; then exit 1; fi\ntouch ${bin}/armed\n`, { mode: 0o755 });
+      const base = stage(paths, "armed-base", rulesetWithPort(22038));
+      assert.equal(sh(join(base, STAGED_FILES.script), "apply", base, "tok-armed-base").status, 0);
+      assert.equal(sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-armed-base").status, 0);
+      const dir = stage(paths, "unarmed", rulesetWithPort(22037));
+      const inSystemd = `mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && mount -t tmpfs tmpfs /etc/systemd/system && PATH=${bin}:$PATH exec sh "$0" apply "$1" tok-unarmed`;
+      const applied = ns.tryExec("unshare", ["--mount", "sh", "-c", inSystemd, join(dir, STAGED_FILES.script), dir]);
+      assert.equal(applied.status, 4, applied.stderr);
+      assert.match(applied.stderr, /the rollback timer could not be armed again[\s\S]*rolling back to the last good files/);
+      assert.match(loaded(), /tcp dport 22038 accept/, "the last good ruleset runs again");
+      assert.ok(!existsSync(join(paths.state, "pending")));
+    });
   });
 
   describe("a change that fails halfway through installing", function () {
