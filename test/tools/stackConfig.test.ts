@@ -57,6 +57,8 @@ describe("stack config merge", () => {
     assert.throws(() => loadStackConfig("edge", bare), /configuration value 'lab:key' must be encrypted as it's secret/);
     writeFileSync(join(bare, "Pulumi.edge.yaml"), "config:\n  lab:key:\n    secure: v1:abc\n");
     assert.equal(loadStackConfig("edge", bare).config["lab:key"], SECRET_PLACEHOLDER);
+    const defaulted = project({ "Pulumi.yaml": "name: lab\nruntime: nodejs\nconfig:\n  key:\n    type: string\n    secret: true\n    default: plain\n" });
+    assert.throws(() => loadStackConfig("home", defaulted), /configuration value 'key' must be encrypted as it's secret/, "a default does not make a secret key optional");
   });
 
   it("reads an object with secure leaves, as `config set --secret --path` writes it, as one secret key with opaque leaves", () => {

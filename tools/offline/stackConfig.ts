@@ -54,6 +54,10 @@ export function loadStackConfig(stack: string, dir = process.cwd(), standInSecre
     if (declaration && typeof declaration === "object" && !Array.isArray(declaration)) {
       const d = declaration as Record<string, unknown>;
       if (d.secret === true) secretKeys.add(key);
+      // A project file holds no secure values, so the CLI refuses any value or default of a secret key.
+      if (d.secret === true && ("value" in d || "default" in d)) {
+        throw new Error(`Stack '${stack}': configuration value '${rawKey}' must be encrypted as it's secret (a project default is never encrypted)`);
+      }
       if ("value" in d) config[key] = asConfigString(d.value);
       else if ("default" in d) config[key] = asConfigString(d.default);
       else required.add(key);
