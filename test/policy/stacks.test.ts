@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { parseEdgeConfig } from "../../components/config/schema";
 import { allPolicies } from "../../policy/policies";
+import { stackRule } from "../../policy/support";
 import { packConfigFor } from "../../tools/offline/packConfig";
 import { planStacks } from "../../tools/offline/planStacks";
 import { runPolicies, targetsOf } from "../../tools/offline/policyRunner";
@@ -49,8 +50,11 @@ describe("the policy pack over the example stacks", () => {
     const run = await runEdge();
     const targets = targetsOf(run.resources);
     const server = targets.find((t) => t.type === "hcloud:index/server:Server")!;
-    // terraform-provider-hcloud stores base64(SHA-1) of the user-data; stack policies read that state.
-    assert.match(String(providerState(server.type, server.props).userData), /^[A-Za-z0-9+/]{27}=$/);
+    // terraform-provider-hcloud stores base64(SHA-1) of the user-data; stack policies read that state, through the runner.
+    const userDataSeen = stackRule({ id: "probe-user-data", description: "reports the userData a stack policy sees", remediation: "none", validate: (args, report) => args.resources.filter((r) => r.type === server.type).forEach((r) => report(String(r.props.userData), r.urn)) });
+    const seen = await runPolicies([userDataSeen], targets);
+    assert.deepEqual(seen.map((v) => v.message), [String(providerState(server.type, server.props).userData)]);
+    assert.match(seen[0].message, /^[A-Za-z0-9+/]{27}=$/);
     const masquerading = targets.map((t) =>
       t.type === VPS_COMPONENT ? { ...t, outputs: { ...t.outputs, ruleset: String(t.outputs!.ruleset).replace("  chain prerouting {", '  chain postrouting {\n    oifname "wg0" masquerade\n  }\n\n  chain prerouting {') } } : t,
     );
