@@ -8,6 +8,8 @@ import { APPLY_STDOUT_ENV, renderConfirmCommand, renderPublicProbeCommand, rende
 export interface EdgeConfigPushArgs {
   /** Public address of the VPS. */
   host: pulumi.Input<string>;
+  /** The VPS's public IPv6 address, when it has one: the public-path probe dials it too. */
+  ipv6?: pulumi.Input<string>;
   /** The admin SSH port; reachable only from the admin networks, so `pulumi up` must run inside them. */
   port: number;
   user: string;
@@ -67,7 +69,7 @@ export class EdgeConfigPush extends pulumi.ComponentResource {
     // the DNAT would pass it. This one comes in from outside, through the public address and the forwarded port.
     const probe = new command.local.Command(
       `${name}-probe`,
-      { create: pulumi.output(args.host).apply((host) => renderPublicProbeCommand(host, PUBLIC_PROBE_PORT)), environment: { [APPLY_STDOUT_ENV]: apply.stdout }, triggers },
+      { create: pulumi.all([args.host, args.ipv6]).apply(([host, ipv6]) => renderPublicProbeCommand(ipv6 ? [host, ipv6] : [host], PUBLIC_PROBE_PORT)), environment: { [APPLY_STDOUT_ENV]: apply.stdout }, triggers },
       { parent: this, dependsOn: [apply] },
     );
     const confirm = new command.remote.Command(

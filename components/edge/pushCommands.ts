@@ -33,36 +33,41 @@ export function renderPushCommand(files: StagedFiles, token: string, paths: Edge
 export const APPLY_STDOUT_ENV = "HOMELAB_EDGE_APPLY_STDOUT";
 
 /**
- * Renders the probe that runs where Pulumi runs, between apply and confirm: a TCP connection to the VPS's public
- * address on a forwarded port. From outside, it crosses what the tunnel-side probe cannot: the WAN, the DNAT and
- * the forward chain. It probes only when apply said the gateway has a recent handshake (a first deploy has no
- * home yet). It is Node, which any machine running this Pulumi program has, and no shell tool that may be absent.
- * All its tries end within 10 s, under the shortest confirm window (15 s): a try after the VPS rolled the change back
- * would find the old, working path and pass.
+ * Renders the probe that runs where Pulumi runs, between apply and confirm: a TCP connection to each of the VPS's
+ * public addresses on a forwarded port. From outside, it crosses what the tunnel-side probe cannot: the WAN, the DNAT
+ * and the forward chain, in each family. It probes only when apply said the gateway has a recent handshake (a first
+ * deploy has no home yet). An IPv6 address this machine has no route to is skipped, not failed: many runners have no
+ * IPv6, which says nothing of the VPS. It is Node, which any machine running this Pulumi program has, and no shell
+ * tool that may be absent. The families are probed at once and all tries end within 10 s, under the shortest confirm
+ * window (15 s): a try after the VPS rolled the change back would find the old, working path and pass.
  */
-export function renderPublicProbeCommand(host: string, port: number): string {
+export function renderPublicProbeCommand(hosts: string[], port: number): string {
   const script = [
-    `const [host, port] = process.argv.slice(1);`,
+    `const [port, ...hosts] = process.argv.slice(1);`,
     `if (!(process.env.${APPLY_STDOUT_ENV} || "").includes(${JSON.stringify(`${GATEWAY_STATE_LINE}up`)})) {`,
     `  console.log("homelab-edge: the gateway has no recent handshake; the public path is not probed");`,
     `  process.exit(0);`,
     `}`,
-    `let tries = 0;`,
-    `const attempt = () => {`,
-    `  const socket = require("net").connect({ host, port: Number(port), timeout: 3000 });`,
-    `  socket.once("connect", () => { console.log("homelab-edge: " + host + ":" + port + " answers through the forwarded public path"); process.exit(0); });`,
-    `  const fail = (why) => {`,
-    `    socket.destroy();`,
-    `    if (++tries < 3) return setTimeout(attempt, 500);`,
-    `    console.error("homelab-edge: " + host + ":" + port + " does not answer from here (" + why + ") though the gateway is up: the change breaks the forwarded public path; not confirming, so the VPS rolls it back");`,
-    `    process.exit(1);`,
+    `const probe = (host) => new Promise((resolve) => {`,
+    `  let tries = 0;`,
+    `  const attempt = () => {`,
+    `    const socket = require("net").connect({ host, port: Number(port), timeout: 3000 });`,
+    `    socket.once("connect", () => { socket.destroy(); console.log("homelab-edge: " + host + ":" + port + " answers through the forwarded public path"); resolve(true); });`,
+    `    const fail = (why) => {`,
+    `      socket.destroy();`,
+    `      if (host.includes(":") && why === "ENETUNREACH") { console.log("homelab-edge: no IPv6 route from here to " + host + "; its public path is not probed"); return resolve(true); }`,
+    `      if (++tries < 3) return setTimeout(attempt, 500);`,
+    `      console.error("homelab-edge: " + host + ":" + port + " does not answer from here (" + why + ") though the gateway is up: the change breaks the forwarded public path; not confirming, so the VPS rolls it back");`,
+    `      resolve(false);`,
+    `    };`,
+    `    socket.once("timeout", () => fail("timed out"));`,
+    `    socket.once("error", (err) => fail(err.code || err.message));`,
     `  };`,
-    `  socket.once("timeout", () => fail("timed out"));`,
-    `  socket.once("error", (err) => fail(err.code || err.message));`,
-    `};`,
-    `attempt();`,
+    `  attempt();`,
+    `});`,
+    `Promise.all(hosts.map(probe)).then((answered) => process.exit(answered.every(Boolean) ? 0 : 1));`,
   ].join("\n");
-  return `node -e ${quote(script)} ${quote(host)} ${port}\n`;
+  return `node -e ${quote(script)} ${port} ${hosts.map(quote).join(" ")}\n`;
 }
 
 /** The remote command that confirms a change; runs over its own SSH connection. */

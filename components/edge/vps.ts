@@ -143,7 +143,7 @@ export class Vps extends pulumi.ComponentResource {
     const push = sshMode
       ? new EdgeConfigPush(
           `${name}-push`,
-          { host: this.ipv4, port: args.ruleset.ssh.port, user: args.update.sshUser, privateKey: args.update.sshPrivateKey!, files, paths: VPS_PATHS, server },
+          { host: this.ipv4, ipv6: this.ipv6, port: args.ruleset.ssh.port, user: args.update.sshUser, privateKey: args.update.sshPrivateKey!, files, paths: VPS_PATHS, server },
           { parent: this },
         )
       : undefined;

@@ -34,11 +34,13 @@ describe("EdgeConfigPush component", () => {
     assert.match(String(apply.inputs.create), /cloud-init status --wait/);
   });
 
-  it("probes the VPS's public address on the forwarded 443, with apply's report of the gateway in its environment", async () => {
+  it("probes the VPS's public addresses, both families, on the forwarded 443, with apply's report of the gateway in its environment", async () => {
     const run = await runEdge();
     const probe = resourceOf(run, "command:local:Command", "edge-push-probe");
-    const publicIpv4 = String(run.outputs.publicIpv4.value);
-    assert.equal(probe.inputs.create, renderPublicProbeCommand(publicIpv4, 443));
+    const [publicIpv4, publicIpv6] = [String(run.outputs.publicIpv4.value), String(run.outputs.publicIpv6.value)];
+    assert.equal(probe.inputs.create, renderPublicProbeCommand([publicIpv4, publicIpv6], 443));
+    const v4Only = resourceOf(await runEdge({ ipv6: "false" }), "command:local:Command", "edge-push-probe");
+    assert.equal(v4Only.inputs.create, renderPublicProbeCommand([publicIpv4], 443), "no IPv6 on the VPS, none probed");
     assert.deepEqual(Object.keys(probe.inputs.environment as object), [APPLY_STDOUT_ENV]);
   });
 

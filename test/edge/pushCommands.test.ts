@@ -9,9 +9,9 @@ import { APPLY_STDOUT_ENV, renderConfirmCommand, renderPublicProbeCommand, rende
 import { Netns, requireRealTools } from "../support/realTools";
 
 /** Runs the rendered probe through sh, as the command provider's local Command does, with apply's stdout given. */
-function probe(port: number, applyStdout: string): Promise<{ status: number; stdout: string; stderr: string }> {
+function probe(port: number, applyStdout: string, hosts = ["127.0.0.1"]): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile("sh", ["-c", renderPublicProbeCommand("127.0.0.1", port)], { env: { ...process.env, [APPLY_STDOUT_ENV]: applyStdout }, timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile("sh", ["-c", renderPublicProbeCommand(hosts, port)], { env: { ...process.env, [APPLY_STDOUT_ENV]: applyStdout }, timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ status: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -43,6 +43,33 @@ describe("the public-path probe between apply and confirm", function () {
     const result = await probe(port, `some log line\n${GATEWAY_STATE_LINE}up\n`);
     assert.equal(result.status, 1);
     assert.match(result.stderr, new RegExp(`127\\.0\\.0\\.1:${port} does not answer from here \\(ECONNREFUSED\\) though the gateway is up: .*not confirming`));
+  });
+
+  it("probes each family: one that does not answer fails the probe, though the other does", async () => {
+    const server = await listening();
+    try {
+      const result = await probe(portOf(server), `${GATEWAY_STATE_LINE}up\n`, ["127.0.0.1", "::1"]);
+      assert.equal(result.status, 1, result.stdout);
+      assert.match(result.stdout, new RegExp(`127\\.0\\.0\\.1:${portOf(server)} answers`));
+      assert.match(result.stderr, new RegExp(`::1:${portOf(server)} does not answer from here \\(ECONNREFUSED\\)`));
+    } finally {
+      server.close();
+    }
+  });
+
+  it("skips an IPv6 address this machine has no route to, as on a runner without IPv6, and still probes IPv4", async function () {
+    requireRealTools(this, ["ip"], true);
+    const ns = new Netns();
+    try {
+      ns.exec("ip", ["link", "set", "lo", "up"]);
+      const script = `require("net").createServer((s) => s.end()).listen(8443, "127.0.0.1", () => { require("child_process").execFile("sh", ["-c", process.argv[1]], { env: { ...process.env, ${APPLY_STDOUT_ENV}: "${GATEWAY_STATE_LINE}up" } }, (err, stdout, stderr) => { console.log(JSON.stringify({ status: err ? err.code : 0, stdout, stderr })); process.exit(0); }); });`;
+      const result = JSON.parse(ns.exec(process.execPath, ["-e", script, renderPublicProbeCommand(["127.0.0.1", "2001:db8::1"], 8443)]));
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, /127\.0\.0\.1:8443 answers/);
+      assert.match(result.stdout, /no IPv6 route from here to 2001:db8::1; its public path is not probed/);
+    } finally {
+      ns.delete();
+    }
   });
 
   it("skips the probe when apply said the gateway has no recent handshake, as on a first deploy", async () => {
