@@ -6,6 +6,9 @@ import { FORWARDING_SYSCTL } from "../../components/edge/cloudInit";
 import { stunListenAddress } from "../../components/home/headscaleConfig";
 import { OfflineRun } from "../../tools/offline/engine";
 import { Netns, run } from "../support/realTools";
+import { HeadscaleRoute, PodRuntime, POD_NETWORK, startGatewayHaproxy, startTraefikStandIn, traefikStandInPaths } from "../support/tunnelGatewayPod";
+
+export { DIRECT_PORT, HEADSCALE_POD_LINK } from "../support/tunnelGatewayPod";
 
 /** The hosts of the edge path, each a network namespace. */
 export type Host = "sw" | "internet" | "admin" | "vps" | "home" | "derp" | "backend";
@@ -27,80 +30,6 @@ export interface Addresses {
 export const GATEWAY_INTERFACE = "wg-gateway";
 /** The derp peer's interface in the test; in Headscale's pod it is wg0. */
 export const DERP_INTERFACE = "wg-derp";
-
-export const BACKEND_DOMAIN_NAMES = ["traefik-tunnel.traefik.svc.cluster.local"];
-
-/** A plain TLS listener on the backend, without PROXY, for measuring the path's ceiling. */
-export const DIRECT_PORT = 9443;
-
-/** The pod network's link between the Traefik stand-in and the Headscale pod, when Headscale runs. */
-export const HEADSCALE_POD_LINK = { backend: "10.42.1.1", headscale: "10.42.1.2" };
-
-/** Where the Traefik stand-in sends Headscale's host, as the headscale IngressRoute does. */
-export interface HeadscaleRoute {
-  hostname: string;
-  /** Headscale's pod address and listen port. */
-  upstream: string;
-}
-
-/**
- * The Traefik stand-in's route for Headscale's host: TLS on the tunnel entrypoint, passing the control protocol's and
- * DERP's HTTP upgrades through as Traefik does; plain HTTP redirected to HTTPS, as the tunnelweb entrypoint's
- * redirection in traefikValues.ts does (Tailscale's control client tries port 80 first).
- */
-function headscaleServers(route: HeadscaleRoute, address: string): string {
-  return `
-  server {
-    listen ${address}:8444 ssl proxy_protocol;
-    server_name ${route.hostname};
-    location / {
-      proxy_pass http://${route.upstream};
-      proxy_http_version 1.1;
-      proxy_set_header Host $host;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection "upgrade";
-      proxy_buffering off;
-      proxy_read_timeout 1h;
-    }
-  }
-  server {
-    listen ${address}:8081 proxy_protocol;
-    server_name ${route.hostname};
-    return 308 https://$host$request_uri;
-  }`;
-}
-
-/** nginx standing in for Traefik's tunnel entrypoints: PROXY v2 in, TLS on 8444, plain on 8081, echoing the client. */
-function nginxConfig(dir: string, address: string, headscale?: HeadscaleRoute): string {
-  return `worker_processes 1;
-daemon off;
-user root;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log;
-events {}
-http {
-  # The client as the PROXY header names it, not the gateway that connected.
-  log_format client '$proxy_protocol_addr $request $status';
-  access_log ${dir}/nginx-access.log client;
-  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
-  ssl_certificate ${dir}/tls.crt;
-  ssl_certificate_key ${dir}/tls.key;
-  server {
-    listen ${address}:8444 ssl proxy_protocol default_server;
-    location /whoami { return 200 "$proxy_protocol_addr\\n"; }
-    location /files/ { alias ${dir}/files/; }
-  }
-  server {
-    listen ${address}:8081 proxy_protocol default_server;
-    location / { return 200 "$proxy_protocol_addr\\n"; }
-  }
-  server {
-    listen ${address}:${DIRECT_PORT} ssl;
-    location /whoami { return 200 "$remote_addr\\n"; }
-  }${headscale ? headscaleServers(headscale, address) : ""}
-}
-`;
-}
 
 /**
  * Answers every datagram with the address it came from, as STUN does, on one socket bound where Headscale's config
@@ -124,7 +53,7 @@ export function stunListen(headscaleConfig: string): [string, number] {
 export class EdgeTopology {
   readonly dir = mkdtempSync(join(tmpdir(), "edge-e2e-"));
   /** The Traefik stand-in's self-signed wildcard certificate, which a client told to trust it can verify. */
-  readonly certificate = join(this.dir, "backend/tls.crt");
+  readonly certificate = traefikStandInPaths(this.dir).certificate;
   readonly hosts = {} as Record<Host, Netns>;
   readonly processes: ChildProcess[] = [];
   readonly addresses: Addresses;
@@ -149,8 +78,8 @@ export class EdgeTopology {
       admin: { ipv4: "198.51.100.7", ipv6: "2001:db8:5::7" },
       homeUnderlay: "203.0.113.251",
       derpUnderlay: { ipv4: "203.0.113.252", ipv6: `${v6net}fc` },
-      gatewayPod: "10.42.0.10",
-      backend: "10.42.0.20",
+      gatewayPod: POD_NETWORK.gateway,
+      backend: POD_NETWORK.backend,
     };
   }
 
@@ -159,9 +88,10 @@ export class EdgeTopology {
     return this.hosts[host].exec(cmd, args, input);
   }
 
-  /** Starts a long-running process in a host; teardown kills it with its namespace. */
-  start(host: Host, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-    const child = spawn("ip", ["netns", "exec", this.hosts[host].name, cmd, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
+  /** Starts a long-running process in a host (of the topology's, or a namespace of the caller's); teardown kills it. */
+  start(host: Host | Netns, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+    const netns = typeof host === "string" ? this.hosts[host] : host;
+    const child = spawn("ip", ["netns", "exec", netns.name, cmd, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
     child.stderr?.on("data", () => undefined);
     this.processes.push(child);
     return child;
@@ -224,31 +154,11 @@ export class EdgeTopology {
     mkdirSync("/run/sshd", { recursive: true });
     this.start("vps", "/usr/sbin/sshd", ["-D", "-e", "-f", sshd, "-h", join(this.dir, "vps/host_key")]);
 
-    // The backend, on the pod network behind the gateway.
-    run("ip", ["-n", this.hosts.home.name, "link", "add", "pod0", "type", "veth", "peer", "name", "eth0", "netns", this.hosts.backend.name]);
-    this.exec("home", "ip", ["address", "add", `${a.gatewayPod}/16`, "dev", "pod0"]);
-    this.exec("home", "ip", ["link", "set", "pod0", "up"]);
-    this.exec("backend", "ip", ["address", "add", `${a.backend}/16`, "dev", "eth0"]);
-    this.exec("backend", "ip", ["link", "set", "eth0", "up"]);
-    mkdirSync(join(this.dir, "backend/files"), { recursive: true });
-    mkdirSync(join(this.dir, "backend/tmp"), { recursive: true });
-    // With a SAN: Go clients (Tailscale) ignore a certificate's CN.
-    run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=*.example.com", "-addext", "subjectAltName=DNS:*.example.com", "-days", "1", "-keyout", join(this.dir, "backend/tls.key"), "-out", this.certificate]);
-    if (this.options.headscale) {
-      run("ip", ["-n", this.hosts.backend.name, "link", "add", "hs0", "type", "veth", "peer", "name", "pod0", "netns", this.hosts.derp.name]);
-      this.exec("backend", "ip", ["address", "add", `${HEADSCALE_POD_LINK.backend}/30`, "dev", "hs0"]);
-      this.exec("backend", "ip", ["link", "set", "hs0", "up"]);
-      this.exec("derp", "ip", ["address", "add", `${HEADSCALE_POD_LINK.headscale}/30`, "dev", "pod0"]);
-      this.exec("derp", "ip", ["link", "set", "pod0", "up"]);
-    }
-    this.start("backend", "nginx", ["-c", this.file("backend/nginx.conf", nginxConfig(join(this.dir, "backend"), a.backend, this.options.headscale), 0o644)]);
-
-    // The gateway: wg-quick on the rendered peer config, cluster DNS for HAProxy's run-time resolution, HAProxy.
+    // The backend, on the pod network behind the gateway; the gateway: wg-quick on the rendered peer config, HAProxy.
+    const runtime: PodRuntime = { dir: this.dir, start: (netns, cmd, args) => this.start(netns, cmd, args), etcFile: (netns, name, content) => this.etcFile(netns, name, content) };
+    startTraefikStandIn(runtime, this.hosts.home, this.hosts.backend, this.options.headscale && { netns: this.hosts.derp, route: this.options.headscale });
     this.wireguardUp("home", GATEWAY_INTERFACE, this.home.artifacts["gateway-wg0.conf"]);
-    const hosts = this.file("home/cluster-hosts", BACKEND_DOMAIN_NAMES.map((name) => `${a.backend} ${name}`).join("\n") + "\n", 0o644);
-    this.start("home", "dnsmasq", ["--keep-in-foreground", "--no-resolv", "--no-hosts", `--addn-hosts=${hosts}`, "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root", "--pid-file="]);
-    this.etcFile(this.hosts.home, "resolv.conf", "nameserver 127.0.0.1\n");
-    this.start("home", "haproxy", ["-W", "-db", "-f", this.file("home/haproxy.cfg", this.home.artifacts["haproxy.cfg"])]);
+    startGatewayHaproxy(runtime, this.hosts.home, this.home.artifacts["haproxy.cfg"]);
 
     // The Headscale pod: the derp peer from the home plan's Secret, and STUN listening as Headscale's config says. Its
     // eth0 shares a network with the client, so an answer routed by the main table would reach it from the wrong address.

@@ -4,7 +4,10 @@ import { SSH_RATE } from "../../components/edge/edgeStack";
 import { requireRealTools } from "../support/realTools";
 import { describeCommitConfirm, itRolledBackAtBoot, leaveChangePending, PendingChange, pushCommandsOf, steps } from "./commitConfirm";
 import { EdgeVmLab } from "./edgeLab";
+import { describeHomePath } from "./homePath";
+import { describeReplacement } from "./replacement";
 import { addressBytes } from "./stun";
+import { describeUdpScan } from "./udpScan";
 
 const TOOLS = ["qemu-system-x86_64", "mmdebstrap", "mkfs.ext4", "debugfs", "ssh", "ssh-keygen", "nmap", "wireguard-go", "wg", "wg-quick", "curl"];
 
@@ -74,7 +77,7 @@ describe("the edge VPS: Debian 12 in a VM booted from the plan's own user-data",
   const requestThroughTunnel = (family: "ipv4" | "ipv6") => {
     const result = seenByBackend(lab.addresses.vps[family]);
     assert.equal(result.status, 0, `${result.stderr}\n${pathState()}`);
-    assert.equal(result.stdout, lab.addresses.client[family]);
+    assert.equal(result.stdout.trim(), lab.addresses.client[family]);
   };
 
   const checkServices = () => {
@@ -211,6 +214,8 @@ describe("the edge VPS: Debian 12 in a VM booted from the plan's own user-data",
     });
   });
 
+  describeHomePath(() => lab);
+  describeUdpScan(() => lab);
   describeCommitConfirm(() => lab, { requestThroughTunnel });
 
   // One reboot serves both: a boot costs minutes under emulation, and what comes back is the same set of files.
@@ -248,4 +253,7 @@ describe("the edge VPS: Debian 12 in a VM booted from the plan's own user-data",
 
     itRolledBackAtBoot(() => lab, () => pending);
   });
+
+  // Last: each boots a new server in the old one's place.
+  describeReplacement(() => lab, { requestThroughTunnel }, (line) => console.log(`      ${line}`));
 });

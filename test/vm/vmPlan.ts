@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { OfflineRun } from "../../tools/offline/engine";
 import { FAKE_PUBLIC_IPV4_ENV } from "../../tools/offline/fakes";
-import { planStacks } from "../../tools/offline/planStacks";
+import { PlannedStack, planStacks } from "../../tools/offline/planStacks";
 
 /** The test internet: documentation ranges that nothing else on this machine kind uses (203.0.113.0/24 is taken). */
 export const TEST_INTERNET_V4 = "192.0.2.0/24";
@@ -18,6 +18,16 @@ const STACK_FILES = ["Pulumi.yaml", "Pulumi.edge.yaml", "Pulumi.home.yaml"];
  * plans share the server, its addresses and the WireGuard keys, as two deploys of one stack do.
  */
 export async function planEdgeForVm(config: Record<string, unknown> = {}): Promise<OfflineRun> {
+  return (await planForVm(["edge"], config)).edge;
+}
+
+/** The edge's plan as planEdgeForVm makes it, and the home stack's plan against it (its haproxy.cfg, its peers). */
+export async function planEdgeAndHomeForVm(): Promise<{ edge: OfflineRun; home: OfflineRun }> {
+  const { edge, home } = await planForVm(["edge", "home"], {});
+  return { edge, home: home! };
+}
+
+async function planForVm(stacks: PlannedStack[], config: Record<string, unknown>): Promise<{ edge: OfflineRun; home?: OfflineRun }> {
   const saved = process.env[FAKE_PUBLIC_IPV4_ENV];
   process.env[FAKE_PUBLIC_IPV4_ENV] = TEST_INTERNET_V4;
   const dir = mkdtempSync(join(tmpdir(), "edge-vm-config-"));
@@ -28,7 +38,8 @@ export async function planEdgeForVm(config: Record<string, unknown> = {}): Promi
     const project = String(parse(readFileSync(join(dir, "Pulumi.yaml"), "utf8")).name);
     for (const [key, value] of Object.entries(config)) stack.config[`${project}:${key}`] = value;
     writeFileSync(edgeFile, stringify(stack));
-    return (await planStacks(["edge"], dir)).stacks[0].run;
+    const planned = (await planStacks(stacks, dir)).stacks;
+    return { edge: planned[0].run, home: planned[1]?.run };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     if (saved === undefined) delete process.env[FAKE_PUBLIC_IPV4_ENV];
