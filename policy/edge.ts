@@ -1,3 +1,4 @@
+import { Cidr, familiesCovered, parseCidr } from "../components/contract/cidr";
 import { VPS_COMPONENT, VPS_FILE_OUTPUTS, WIDEST_ADMIN_PREFIX } from "../components/contract/policyNames";
 import { ANYWHERE, portCovers, resourceRule, stackRule, TYPES } from "./support";
 
@@ -39,13 +40,19 @@ export interface NoPublicSshConfig {
   allowWideSources: boolean;
 }
 
-/** Sources that open SSH to the internet, or, unless allowed, to much of it. */
+/**
+ * Sources that open SSH to the internet, or, unless allowed, to much of it. Wide networks allowed still may not cover
+ * a whole family between them (0.0.0.0/1 plus 128.0.0.0/1), as the config schema refuses too.
+ */
 function tooWide(sourceIps: string[], allowWide: boolean): string[] {
-  return sourceIps.filter((ip) => {
+  const wide = sourceIps.filter((ip) => {
     if (ANYWHERE.includes(ip)) return true;
     const prefix = Number(/\/(\d+)$/.exec(ip)?.[1] ?? 128);
     return !allowWide && prefix < WIDEST_ADMIN_PREFIX[ip.includes(":") ? 6 : 4];
   });
+  const networks = sourceIps.map(parseCidr).filter((c): c is Cidr => c !== undefined && c.prefix > 0);
+  const covered = familiesCovered(networks);
+  return [...wide, ...networks.filter((c) => covered.includes(c.family) && !wide.includes(c.text)).map((c) => c.text)];
 }
 
 export const firewallNoPublicSsh = stackRule({

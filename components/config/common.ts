@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { cidrContains, cidrsOverlap, parseCidr } from "./cidr";
+import { cidrContains, cidrsOverlap, parseCidr } from "../contract/cidr";
 import { parseWith, Problem } from "./parsing";
 import { COMPONENTS, RESERVED_NAMESPACES, ServiceConfig, serviceSchema } from "./services";
 import { boolean, cidr, domain, integer, isWithin, json, text } from "./values";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { WIDEST_ADMIN_PREFIX } from "../contract/policyNames";
-import { cidrContains, familiesCovered, isWholeInternet, parseCidr } from "./cidr";
+import { cidrContains, familiesCovered, isWholeInternet, parseCidr } from "../contract/cidr";
 import { commonProblems, CommonConfig, commonShape, toCommon, WEB_PORTS } from "./common";
 import { parseWith, Problem } from "./parsing";
 import { anyCidr, boolean, integer, json, text } from "./values";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { addressRangeOverlaps, cidrContains, cidrsOverlap, containsAddress, hostAddress, parseAddress, parseCidr } from "./cidr";
+import { addressRangeOverlaps, cidrContains, cidrsOverlap, containsAddress, hostAddress, parseAddress, parseCidr } from "../contract/cidr";
 import { alertingSettings, AlertingSettings, alertingShape } from "./alerting";
 import { commonProblems, CommonConfig, commonShape, toCommon } from "./common";
 import { parseWith, Problem } from "./parsing";

@@ -1,6 +1,6 @@
 import { ALERT_SECRETS_KEY } from "./alerting";
 import { APP_SECRETS_KEY } from "./appSecrets";
-import { cidrContains, containsAddress, parseCidr } from "./cidr";
+import { cidrContains, containsAddress, parseCidr } from "../contract/cidr";
 import { ConfigError, PROJECT, SECRET_KEYS } from "./parsing";
 
 /** A config value that can only be the example's: it names no real zone, mailbox or network. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { containsAddress, parseCidr } from "./cidr";
+import { containsAddress, parseCidr } from "../contract/cidr";
 import { CommonRaw } from "./common";
 import { Problem } from "./parsing";
 import { anyCidr, boolean, DNS_LABEL, domain, image, ipAddress, json, text } from "./values";

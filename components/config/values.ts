@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Cidr, parseAddress, parseCidr } from "./cidr";
+import { Cidr, parseAddress, parseCidr } from "../contract/cidr";
 
 // The value types every config key is built from: they accept the string forms the Pulumi CLI passes.
 

@@ -1,4 +1,4 @@
-import { parseCidr } from "../config/cidr";
+import { parseCidr } from "../contract/cidr";
 
 /** Ports DNATed to one tunnel address. */
 export interface RulesetForward {

@@ -1,6 +1,6 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { firstHostOfNetwork } from "../config/cidr";
+import { firstHostOfNetwork } from "../contract/cidr";
 import { EDGE_UPDATE_MODES } from "../config/schema";
 import { VPS_COMPONENT, VPS_FILE_OUTPUTS } from "../contract/policyNames";
 import { ApplyScriptSpec, renderApplyScript, StagedFiles, VPS_PATHS } from "./applyScript";

@@ -1,4 +1,4 @@
-import { hostAddress, parseCidr } from "../config/cidr";
+import { hostAddress, parseCidr } from "../contract/cidr";
 import { CommonConfig, NetworkPlan, STUN_PORT, WEB_PORTS } from "../config/schema";
 
 /** The home ends of the tunnel: the cluster's tunnel gateway, and Headscale's STUN interface when DERP is on. */

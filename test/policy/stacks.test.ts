@@ -46,6 +46,17 @@ describe("the policy pack over the example stacks", () => {
     assert.deepEqual(violations.map((v) => v.policy).sort(), ["edge-firewall-allowed-ports", "edge-firewall-no-public-ssh"]);
   });
 
+  it("with allowWideAdminCidrs, SSH may open to a wide network, but never to networks covering a whole family between them", async () => {
+    const run = await runEdge();
+    const sshFrom = (sourceIps: string[]) =>
+      targetsOf(run.resources).map((t) => (t.type === "hcloud:index/firewall:Firewall" ? { ...t, props: { ...t.props, rules: [...(t.props.rules as object[]), { direction: "in", protocol: "tcp", port: "22022", sourceIps }] } } : t));
+    const packConfig = packConfigFor(parseEdgeConfig({ ...validEdgeRaw(), allowWideAdminCidrs: "true" }));
+    assert.deepEqual(packConfig["edge-firewall-no-public-ssh"], { allowWideSources: true });
+    const messages = async (sourceIps: string[]) => (await runPolicies(allPolicies, sshFrom(sourceIps), packConfig)).filter((v) => v.policy === "edge-firewall-no-public-ssh").map((v) => v.message);
+    assert.deepEqual(await messages(["10.0.0.0/8", "2a00::/16"]), []);
+    assert.deepEqual(await messages(["0.0.0.0/1", "128.0.0.0/1", "10.0.0.0/8"]), ['firewall "edge" opens SSH port 22022 to 0.0.0.0/1 and 128.0.0.0/1 and 10.0.0.0/8']);
+  });
+
   it("checks the files the Vps component pushes, not the server's userData, which the provider's state holds as a hash", async () => {
     const run = await runEdge();
     const targets = targetsOf(run.resources);

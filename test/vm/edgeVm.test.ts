@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { hostAddress, parseCidr } from "../../components/config/cidr";
+import { hostAddress, parseCidr } from "../../components/contract/cidr";
 import { SSH_RATE } from "../../components/edge/edgeStack";
 import { requireRealTools } from "../support/realTools";
 import { describeCommitConfirm, itRolledBackAtBoot, leaveChangePending, PendingChange, pushCommandsOf, steps } from "./commitConfirm";

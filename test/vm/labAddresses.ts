@@ -1,4 +1,4 @@
-import { hostAddress, parseCidr } from "../../components/config/cidr";
+import { hostAddress, parseCidr } from "../../components/contract/cidr";
 import { OfflineRun } from "../../tools/offline/engine";
 import { TEST_INTERNET_V4 } from "./vmPlan";
 

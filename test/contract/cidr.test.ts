@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { cidrContains, cidrsOverlap, firstHostOfNetwork, hostAddress, parseCidr } from "../../components/config/cidr";
+import { cidrContains, cidrsOverlap, firstHostOfNetwork, hostAddress, parseCidr } from "../../components/contract/cidr";
 
 const cidr = (text: string) => {
   const parsed = parseCidr(text);
