@@ -73,7 +73,7 @@ export class Vps extends pulumi.ComponentResource {
     const labels = args.labels;
     const sshMode = args.update.mode === "ssh";
     const ruleset = renderEdgeRuleset(args.ruleset);
-    const sshdDropIn = renderSshdDropIn({ port: args.ruleset.ssh.port });
+    const sshdDropIn = renderSshdDropIn({ port: args.ruleset.ssh.port, user: args.update.sshUser, adminCidrs: args.ruleset.ssh.adminCidrs });
     const applyScript = pulumi.output(args.probe.peerPublicKey).apply((peerPublicKey) =>
       renderApplyScript({
         paths: VPS_PATHS,
