@@ -127,9 +127,12 @@ set_interface() {
 activate() {
   nft -f "$RULESET" || return 1
   if ip link show "$WG_IF" >/dev/null 2>&1; then
+    # The stripped copy holds the key: it goes whether or not syncconf took it.
     stripped="$STATE/wg-stripped.conf"
-    (umask 077; wg-quick strip "$WG_CONF" > "$stripped") && wg syncconf "$WG_IF" "$stripped" || return 1
+    synced=0
+    (umask 077; wg-quick strip "$WG_CONF" > "$stripped") && wg syncconf "$WG_IF" "$stripped" || synced=1
     rm -f "$stripped"
+    [ "$synced" -eq 0 ] || return 1
     set_interface || return 1
   fi
   reload_sshd

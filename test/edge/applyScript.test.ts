@@ -235,6 +235,11 @@ describe("edge apply-with-rollback script", () => {
         assert.match(readFileSync(calls, "utf8"), /^wg syncconf wg0 /m, "the peers and key still go through syncconf");
       };
       try {
+        writeFileSync(join(bin, "wg"), `#!/bin/sh\necho "wg $*" >> ${calls}\n[ "$1" = syncconf ] && exit 1\nexit 0\n`, { mode: 0o755 });
+        const refused = stage(paths, "tunnel-refused", rulesetWithPort(22036), tunnel(1420, "10.10.10.1/24"));
+        assert.equal(withStubs(join(refused, STAGED_FILES.script), "apply", refused, "tok-tunnel-refused").status, 4, "a syncconf that fails fails the change");
+        assert.ok(!existsSync(join(paths.state, "wg-stripped.conf")), "the stripped copy, which holds the key, is gone");
+        writeFileSync(join(bin, "wg"), `#!/bin/sh\necho "wg $*" >> ${calls}\n`, { mode: 0o755 });
         push("tunnel-base", tunnel(1420, "10.10.10.1/24, fd7a:10:10::1/64"), true);
         assert.deepEqual(link(), { mtu: "1420", addresses: ["10.10.10.1/24", "fd7a:10:10::1/64"] });
         push("tunnel-moved", tunnel(1380, "10.10.20.1/24, fd7a:10:20::1/64"), false);
