@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { WEB_PORTS } from "../config/common";
 import { EdgePaths, StagedFiles } from "./applyScript";
-import { APPLY_STDOUT_ENV, renderConfirmCommand, renderPublicProbeCommand, renderPushCommand } from "./pushCommands";
+import { APPLY_STDOUT_ENV, renderConfirmCommand, renderPublicProbeCommand, renderPushCommand, renderPushInput } from "./pushCommands";
 
 export interface EdgeConfigPushArgs {
   /** Public address of the VPS. */
@@ -62,7 +62,7 @@ export class EdgeConfigPush extends pulumi.ComponentResource {
     const triggers = [this.token, args.server.id];
     const apply = new command.remote.Command(
       `${name}-apply`,
-      { connection, create: pulumi.all([files, this.token]).apply(([f, token]) => renderPushCommand(f, token, args.paths)), triggers },
+      { connection, create: this.token.apply((token) => renderPushCommand(token, args.paths)), stdin: pulumi.secret(files.apply(renderPushInput)), triggers },
       { parent: this, dependsOn: [args.server] },
     );
     // The confirm's own probe runs on the VPS and reaches the gateway through the tunnel only; a ruleset that breaks

@@ -1,14 +1,22 @@
 import { EdgePaths, GATEWAY_STATE_LINE, quote, STAGED_FILES, StagedFiles } from "./applyScript";
 
 /**
- * Renders the remote command that stages the files and runs `apply`. The files travel base64-encoded inside the
- * command, so no quoting of their contents can go wrong; the command is secret because wg0.conf is.
+ * The staged files as the push command reads them on standard input: a line per file, its staged name and then its
+ * content in base64, so no quoting of the content can go wrong. Secret, since wg0.conf holds the VPS's key.
  */
-export function renderPushCommand(files: StagedFiles, token: string, paths: EdgePaths): string {
+export function renderPushInput(files: StagedFiles): string {
+  return (Object.keys(STAGED_FILES) as (keyof StagedFiles)[]).map((key) => `${STAGED_FILES[key]} ${Buffer.from(files[key]).toString("base64")}\n`).join("");
+}
+
+/**
+ * Renders the remote command that stages the files it reads on standard input (renderPushInput) and runs `apply`.
+ * The files never appear in the command itself: sshd runs it as a shell's argument, which every process on the VPS
+ * can read in /proc/<pid>/cmdline for as long as the push runs, and wg0.conf holds the key. printf is the shell's own,
+ * so no content reaches an argument list there either.
+ */
+export function renderPushCommand(token: string, paths: EdgePaths): string {
   const stagedRoot = `${paths.state}/staged`;
-  const writes = (Object.keys(STAGED_FILES) as (keyof StagedFiles)[]).map(
-    (key) => `printf '%s' '${Buffer.from(files[key]).toString("base64")}' | base64 -d > "$staged/${STAGED_FILES[key]}"`,
-  );
+  const names = Object.values(STAGED_FILES);
   return [
     "set -eu",
     // On the first deploy cloud-init may still be installing nftables and wireguard-tools: wait for it. How it ended
@@ -23,7 +31,8 @@ export function renderPushCommand(files: StagedFiles, token: string, paths: Edge
     `trap 'rm -rf "$staged_root"' EXIT`,
     "trap 'exit 1' HUP INT TERM",
     'rm -rf "$staged" && mkdir -p "$staged"',
-    ...writes,
+    `while read -r name content; do case "$name" in ${names.join("|")}) printf '%s' "$content" | base64 -d > "$staged/$name" ;; *) echo "homelab-edge: unknown staged file $name" >&2; exit 2 ;; esac; done`,
+    `for name in ${names.join(" ")}; do [ -f "$staged/$name" ] || { echo "homelab-edge: $name did not arrive on standard input" >&2; exit 2; }; done`,
     `sh "$staged/${STAGED_FILES.script}" apply "$staged" ${quote(token)}`,
     "",
   ].join("\n");

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EdgePaths, GATEWAY_STATE_LINE, renderApplyScript, STAGED_FILES } from "../../components/edge/applyScript";
-import { renderConfirmCommand, renderPushCommand } from "../../components/edge/pushCommands";
+import { renderConfirmCommand, renderPushCommand, renderPushInput } from "../../components/edge/pushCommands";
 import { Netns, requireRealTools, run } from "../support/realTools";
 
 const CONFIRM_SECONDS = 3;
@@ -49,7 +49,7 @@ describe("edge apply-with-rollback script", () => {
   it("is valid POSIX sh that shellcheck passes, and so is the push command", function () {
     requireRealTools(this, ["sh", "shellcheck"]);
     const paths = scratchPaths();
-    const push = renderPushCommand({ ruleset: "r", wireguard: "w", sshdDropIn: "s", script: scriptFor(paths) }, "abc123", paths);
+    const push = renderPushCommand("abc123", paths);
     for (const script of [scriptFor(paths), push]) {
       run("sh", ["-n"], script);
       run("shellcheck", ["--shell=sh", "-"], script);
@@ -116,7 +116,7 @@ describe("edge apply-with-rollback script", () => {
       const bin = mkdtempSync(join(tmpdir(), "fake-cloud-init-"));
       writeFileSync(join(bin, "cloud-init"), '#!/bin/sh\n[ "$2" = --long ] && echo "status: error"\nexit 1\n', { mode: 0o755 });
       const files = { ruleset: rulesetWithPort(22022), wireguard: "[Interface]\nPrivateKey = x\n", sshdDropIn: "Port 22022\n", script: scriptFor(paths) };
-      const pushed = ns.tryExec("env", [`PATH=${bin}:${process.env.PATH}`, "sh", "-c", renderPushCommand(files, "tok-ci-error", paths)]);
+      const pushed = ns.tryExec("env", [`PATH=${bin}:${process.env.PATH}`, "sh", "-c", renderPushCommand("tok-ci-error", paths)], renderPushInput(files));
       assert.equal(pushed.status, 0, pushed.stderr);
       assert.match(pushed.stderr, /cloud-init ended with errors; applying anyway: status: error/);
       assert.equal(sh(join(paths.state, STAGED_FILES.script), "confirm", "tok-ci-error").status, 0);

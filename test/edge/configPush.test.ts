@@ -3,6 +3,7 @@ import { changeToken } from "../../components/edge/configPush";
 import { APPLY_STDOUT_ENV, renderPublicProbeCommand } from "../../components/edge/pushCommands";
 import { wireguardPublicKey } from "../../components/edge/wireguard";
 import { idOf, resourceOf, runEdge } from "../support/offline";
+import { stagedFilesOf } from "../support/pushInput";
 
 const COMMAND = "command:remote:Command";
 const files = { ruleset: "r", wireguard: "w", sshdDropIn: "s", script: "x" };
@@ -51,15 +52,16 @@ describe("EdgeConfigPush component", () => {
     assert.equal(connection.port, 22022);
     assert.equal(connection.user, "root");
     assert.ok(apply.secretInputs.includes("connection"), "the private key is secret");
-    assert.ok(apply.secretInputs.includes("create"), "the command carries wg0.conf");
+    assert.ok(apply.secretInputs.includes("stdin"), "standard input carries wg0.conf");
+    assert.ok(!String(apply.inputs.create).includes(Buffer.from(run.artifacts["wg0.conf"]).toString("base64")), "the command line carries no file");
     assert.deepEqual(run.leaks, []);
   });
 
   it("pushes exactly the files cloud-init writes", async () => {
     const run = await runEdge();
-    const create = String(resourceOf(run, COMMAND, "edge-push-apply").inputs.create);
-    const pushed = [...create.matchAll(/printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d > "\$staged\/([^"]+)"/g)].map((m) => [m[2], Buffer.from(m[1], "base64").toString()]);
-    const byName = Object.fromEntries(pushed);
+    const byName = stagedFilesOf(String(resourceOf(run, COMMAND, "edge-push-apply").inputs.stdin));
+    const pushed = Object.entries(byName);
+    assert.deepEqual(Object.keys(byName).sort(), ["apply.sh", "nftables.conf", "sshd.conf", "wg0.conf"]);
     assert.equal(byName["nftables.conf"], run.artifacts["nftables.conf"]);
     assert.equal(byName["wg0.conf"], run.artifacts["wg0.conf"]);
     assert.equal(byName["sshd.conf"], run.artifacts["sshd-10-homelab.conf"]);
@@ -69,9 +71,8 @@ describe("EdgeConfigPush component", () => {
 
   it("delivers the VPS's WireGuard private key, which the user-data leaves out in this mode", async () => {
     const run = await runEdge();
-    const create = String(resourceOf(run, COMMAND, "edge-push-apply").inputs.create);
-    const encoded = /printf '%s' '([A-Za-z0-9+/=]+)' \| base64 -d > "\$staged\/wg0\.conf"/.exec(create)![1];
-    const key = /^PrivateKey = (\S+)$/m.exec(Buffer.from(encoded, "base64").toString())?.[1];
+    const wg0 = stagedFilesOf(String(resourceOf(run, COMMAND, "edge-push-apply").inputs.stdin))["wg0.conf"];
+    const key = /^PrivateKey = (\S+)$/m.exec(wg0)?.[1];
     assert.ok(key, "the pushed wg0.conf has a PrivateKey");
     assert.equal(wireguardPublicKey(key), (run.outputs.wireguard.value as { vpsPublicKey: string }).vpsPublicKey);
     assert.ok(!run.artifacts["cloud-init.yaml"].includes(key));

@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { AddressInfo, createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GATEWAY_STATE_LINE, renderApplyScript, STAGED_FILES } from "../../components/edge/applyScript";
-import { APPLY_STDOUT_ENV, renderConfirmCommand, renderPublicProbeCommand, renderPushCommand } from "../../components/edge/pushCommands";
+import { APPLY_STDOUT_ENV, renderConfirmCommand, renderPublicProbeCommand, renderPushCommand, renderPushInput } from "../../components/edge/pushCommands";
 import { Netns, requireRealTools } from "../support/realTools";
 
 /** Runs the rendered probe through sh, as the command provider's local Command does, with apply's stdout given. */
@@ -100,9 +100,9 @@ describe("the push command, run for real in a network namespace", function () {
     // cloud-init is done, as it is when Pulumi's push gets in.
     const bin = mkdtempSync(join(tmpdir(), "fake-cloud-init-"));
     writeFileSync(join(bin, "cloud-init"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    const inNs = (command: string) => ns.tryExec("env", [`PATH=${bin}:${process.env.PATH}`, "sh", "-c", command]);
+    const inNs = (command: string, input?: string) => ns.tryExec("env", [`PATH=${bin}:${process.env.PATH}`, "sh", "-c", command], input);
     const ruleset = (port: number, policy = "drop") => `flush ruleset\ntable inet edge {\n  chain input {\n    type filter hook input priority filter; policy ${policy};\n    tcp dport ${port} accept\n  }\n}\n`;
-    const push = (token: string, rules: string) => inNs(renderPushCommand({ ruleset: rules, wireguard: `[Interface]\nPrivateKey = key-of-${token}\n`, sshdDropIn: "Port 22022\n", script }, token, paths));
+    const push = (token: string, rules: string) => inNs(renderPushCommand(token, paths), renderPushInput({ ruleset: rules, wireguard: `[Interface]\nPrivateKey = key-of-${token}\n`, sshdDropIn: "Port 22022\n", script }));
     const stagedRoot = join(paths.state, "staged");
     // What a push from before this change left behind.
     mkdirSync(join(stagedRoot, "tok-older"), { recursive: true });
@@ -126,5 +126,32 @@ describe("the push command, run for real in a network namespace", function () {
     const rejected = push("tok-rejected", ruleset(22024, "maybe"));
     assert.equal(rejected.status, 3, `apply's own status comes back: ${rejected.stderr}`);
     assert.ok(!existsSync(stagedRoot), "a rejected push leaves none either");
+  });
+
+  it("keeps the files off every command line while it runs: any process can read /proc/<pid>/cmdline, and wg0.conf holds the key", async () => {
+    const root = mkdtempSync(join(tmpdir(), "edge-push-argv-"));
+    mkdirSync(join(root, "etc"));
+    const paths = { ruleset: join(root, "etc/nftables.conf"), wireguard: join(root, "etc/wg0.conf"), sshdDropIn: join(root, "etc/sshd.conf"), state: join(root, "state") };
+    const script = renderApplyScript({ paths, wireguardInterface: "wg0", confirmSeconds, probe: { peerPublicKey: "key", address: "10.10.10.2", port: 443, maxHandshakeAgeSeconds: 180 } });
+    // cloud-init still running, as on a first deploy: the push waits, alive, with its files already sent.
+    const bin = mkdtempSync(join(tmpdir(), "slow-cloud-init-"));
+    writeFileSync(join(bin, "cloud-init"), "#!/bin/sh\nsleep 2\nexit 0\n", { mode: 0o755 });
+    const key = "key-of-tok-argv-0123456789";
+    const files = { ruleset: "flush ruleset\n", wireguard: `[Interface]\nPrivateKey = ${key}\n`, sshdDropIn: "Port 22022\n", script };
+    const pushing = spawn("ip", ["netns", "exec", ns.name, "env", `PATH=${bin}:${process.env.PATH}`, "sh", "-c", renderPushCommand("tok-argv", paths)]);
+    pushing.stdin.end(renderPushInput(files));
+    const done = new Promise((r) => pushing.once("exit", r));
+    await new Promise((r) => setTimeout(r, 700));
+    const secrets = [key, Buffer.from(files.wireguard).toString("base64")];
+    const seen = readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).flatMap((pid) => {
+      try {
+        return [readFileSync(`/proc/${pid}/cmdline`, "utf8")];
+      } catch {
+        return [];
+      }
+    });
+    assert.ok(seen.some((cmdline) => cmdline.includes("tok-argv")), "the push is running while the command lines are read");
+    assert.deepEqual(seen.filter((cmdline) => secrets.some((s) => cmdline.includes(s))), []);
+    await done;
   });
 });

@@ -6,6 +6,7 @@ import { STAGED_FILES, VPS_PATHS } from "../../components/edge/applyScript";
 import { BOOT_ROLLBACK_UNIT } from "../../components/edge/bootRollbackUnit";
 import { APPLY_STDOUT_ENV } from "../../components/edge/pushCommands";
 import { OfflineRun } from "../../tools/offline/engine";
+import { withStagedFile } from "../support/pushInput";
 import { EdgeVmLab } from "./edgeLab";
 import { planEdgeForVm } from "./vmPlan";
 
@@ -26,6 +27,8 @@ export function pushCommandsOf(plan: OfflineRun) {
   return {
     token: (apply.inputs.triggers as string[])[0],
     apply: String(apply.inputs.create),
+    /** The staged files, which the apply command reads on standard input. */
+    stdin: String(apply.inputs.stdin),
     probe: String(find("command:local:Command", "probe").inputs.create),
     confirm: String(find("command:remote:Command", "confirm").inputs.create),
   };
@@ -37,7 +40,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the push's steps as the command provider does: apply over SSH, the probe locally (on the admin host, where Pulumi runs) with apply's stdout in its environment, confirm over a new connection. */
 export const steps = (lab: EdgeVmLab) => ({
-  apply: (c: Commands) => lab.tryVps(c.apply, 300_000),
+  apply: (c: Commands) => lab.tryVps(c.apply, 300_000, c.stdin),
   probe: (c: Commands, applyStdout: string) => lab.tryExec("admin", "env", [`${APPLY_STDOUT_ENV}=${applyStdout}`, "sh", "-c", c.probe], 60_000),
   confirm: (c: Commands, dialAttempts?: number) => lab.viaNewConnection(c.confirm, dialAttempts),
   /** All three, each asserted to succeed. */
@@ -85,13 +88,9 @@ type Change = keyof typeof CHANGES;
  * one the plan rendered.
  */
 function withStagedRuleset(c: Commands, rewrite: (ruleset: string) => string): Commands {
-  const staged = new RegExp(`printf '%s' '([A-Za-z0-9+/=]+)' \\| base64 -d > "\\$staged/${STAGED_FILES.ruleset.replace(".", "\\.")}"`);
-  const encoded = staged.exec(c.apply)?.[1];
-  if (!encoded) assert.fail(`the planned apply command stages no ${STAGED_FILES.ruleset}`);
-  const ruleset = Buffer.from(encoded, "base64").toString();
-  const rewritten = rewrite(ruleset);
-  assert.notEqual(rewritten, ruleset, "the rewrite changed nothing");
-  return { ...c, apply: c.apply.replace(encoded, Buffer.from(rewritten).toString("base64")) };
+  const stdin = withStagedFile(c.stdin, STAGED_FILES.ruleset, rewrite);
+  assert.notEqual(stdin, c.stdin, "the rewrite changed nothing");
+  return { ...c, stdin };
 }
 
 /** Plans every change once, before the tests that push them. */

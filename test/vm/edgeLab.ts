@@ -191,8 +191,8 @@ export class EdgeVmLab {
     return this.hosts[host].exec(cmd, args, input);
   }
 
-  tryExec(host: Host, cmd: string, args: string[], timeoutMs = 120_000) {
-    const result = spawnSync("ip", ["netns", "exec", this.hosts[host].name, cmd, ...args], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  tryExec(host: Host, cmd: string, args: string[], timeoutMs = 120_000, input?: string) {
+    const result = spawnSync("ip", ["netns", "exec", this.hosts[host].name, cmd, ...args], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, input });
     return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
   }
 
@@ -226,9 +226,9 @@ export class EdgeVmLab {
    * Runs a shell command on the VPS as root, from the admin host, over one multiplexed connection: the ruleset
    * rate-limits new SSH connections per source, and a test must not spend the admin's budget.
    */
-  tryVps(command: string, timeoutMs = 120_000) {
+  tryVps(command: string, timeoutMs = 120_000, input?: string) {
     const mux = ["-o", "ControlMaster=auto", "-o", `ControlPath=${this.muxPath}`, "-o", "ControlPersist=900"];
-    return this.tryExec(this.sshFrom, "ssh", [...this.sshArgs(mux), `root@${this.addresses.vps.ipv4}`, command], timeoutMs);
+    return this.tryExec(this.sshFrom, "ssh", [...this.sshArgs(mux), `root@${this.addresses.vps.ipv4}`, command], timeoutMs, input);
   }
 
   vps(command: string, timeoutMs = 120_000): string {

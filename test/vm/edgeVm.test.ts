@@ -9,7 +9,7 @@ import { describeReplacement } from "./replacement";
 import { addressBytes } from "./stun";
 import { describeUdpScan } from "./udpScan";
 
-const TOOLS = ["qemu-system-x86_64", "mmdebstrap", "mkfs.ext4", "debugfs", "ssh", "ssh-keygen", "nmap", "wireguard-go", "wg", "wg-quick", "curl"];
+const TOOLS = ["qemu-system-x86_64", "mmdebstrap", "mkfs.ext4", "debugfs", "ssh", "ssh-keygen", "nmap", "wireguard-go", "wg", "wg-quick", "curl", "haproxy", "nginx", "dnsmasq", "openssl"];
 
 /** Set by .mocharc.vm.json (test/vm/enableSuite.ts): `npm test` must stay fast, and a VM boot takes minutes. */
 const vmSuiteEnabled = process.env.HOMELAB_VM_SUITE === "1";
