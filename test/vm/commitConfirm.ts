@@ -171,6 +171,24 @@ export function describeCommitConfirm(getLab: () => EdgeVmLab, checks: EdgeCheck
       assert.equal(late.status, 5, "the locked-out change stays rolled back");
     });
 
+    it("an sshd drop-in that alone locks the admin out, with the ruleset unchanged, is rolled back by the timer", async () => {
+      // No config renders such a drop-in: the planned one is rewritten here, standing in for a renderer bug.
+      const planned_ = planned.added.commands;
+      const c = { ...planned_, stdin: withStagedFile(planned_.stdin, STAGED_FILES.sshdDropIn, (dropIn) => dropIn.replace(/^AllowUsers .*$/m, "AllowUsers nobody@192.0.2.250/32")) };
+      assert.notEqual(c.stdin, planned_.stdin);
+      const applied = run.apply(c);
+      assert.equal(applied.status, 0, applied.stderr);
+      assert.match(lab.vps("sshd -T"), /^allowusers nobody@192\.0\.2\.250\/32$/m);
+      const refused = await run.confirm(c, 1);
+      assert.equal(refused.status, 255, "the confirm cannot log in");
+      assert.match(refused.stderr, /Permission denied \(publickey\)/, refused.stderr);
+      await sleep(CHANGES.added.commitConfirmSeconds * 1000);
+      await waitForRollback(lab, c.token, 30);
+      const back = await lab.viaNewConnection("echo in");
+      assert.equal(back.status, 0, back.stderr);
+      assert.match(lab.vps("sshd -T"), /^allowusers root@198\.51\.100\.0\/24$/m);
+    });
+
     it("a change that fails halfway through installing is rolled back at once, in full", () => {
       const wg = VPS_PATHS.wireguard;
       const before = sha(lab, VPS_PATHS.ruleset);
