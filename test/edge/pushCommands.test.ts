@@ -82,6 +82,15 @@ describe("the public-path probe between apply and confirm", function () {
   });
 });
 
+/** Scratch paths for the VPS's files, and the apply script rendered for them. */
+function scratchEdge(prefix: string, confirmSeconds: number) {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(root, "etc"));
+  const paths = { ruleset: join(root, "etc/nftables.conf"), wireguard: join(root, "etc/wg0.conf"), sshdDropIn: join(root, "etc/sshd.conf"), state: join(root, "state") };
+  const script = renderApplyScript({ paths, wireguardInterface: "wg0", confirmSeconds, probe: { peerPublicKey: "key", address: "10.10.10.2", port: 443, maxHandshakeAgeSeconds: 180 } });
+  return { paths, script };
+}
+
 describe("the push command, run for real in a network namespace", function () {
   const confirmSeconds = 2;
   let ns: Netns;
@@ -93,10 +102,7 @@ describe("the push command, run for real in a network namespace", function () {
   after(() => ns?.delete());
 
   it("leaves no staged directory, which holds the private key, once apply returns, applied or rejected, and still rolls back", async () => {
-    const root = mkdtempSync(join(tmpdir(), "edge-push-"));
-    mkdirSync(join(root, "etc"));
-    const paths = { ruleset: join(root, "etc/nftables.conf"), wireguard: join(root, "etc/wg0.conf"), sshdDropIn: join(root, "etc/sshd.conf"), state: join(root, "state") };
-    const script = renderApplyScript({ paths, wireguardInterface: "wg0", confirmSeconds, probe: { peerPublicKey: "key", address: "10.10.10.2", port: 443, maxHandshakeAgeSeconds: 180 } });
+    const { paths, script } = scratchEdge("edge-push-", confirmSeconds);
     // cloud-init is done, as it is when Pulumi's push gets in.
     const bin = mkdtempSync(join(tmpdir(), "fake-cloud-init-"));
     writeFileSync(join(bin, "cloud-init"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
@@ -129,10 +135,7 @@ describe("the push command, run for real in a network namespace", function () {
   });
 
   it("keeps the files off every command line while it runs: any process can read /proc/<pid>/cmdline, and wg0.conf holds the key", async () => {
-    const root = mkdtempSync(join(tmpdir(), "edge-push-argv-"));
-    mkdirSync(join(root, "etc"));
-    const paths = { ruleset: join(root, "etc/nftables.conf"), wireguard: join(root, "etc/wg0.conf"), sshdDropIn: join(root, "etc/sshd.conf"), state: join(root, "state") };
-    const script = renderApplyScript({ paths, wireguardInterface: "wg0", confirmSeconds, probe: { peerPublicKey: "key", address: "10.10.10.2", port: 443, maxHandshakeAgeSeconds: 180 } });
+    const { paths, script } = scratchEdge("edge-push-argv-", confirmSeconds);
     // cloud-init still running, as on a first deploy: the push waits, alive, with its files already sent.
     const bin = mkdtempSync(join(tmpdir(), "slow-cloud-init-"));
     writeFileSync(join(bin, "cloud-init"), "#!/bin/sh\nsleep 2\nexit 0\n", { mode: 0o755 });
