@@ -2,13 +2,15 @@ import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { requireRealTools, skipped, skipSummary, TOOLS_BIN } from "./realTools";
+import { requireRealTools, SKIP_RECORDS_ENV, skipped, skipSummary, TOOLS_BIN } from "./realTools";
 
 /** requireRealTools under CI=true for one tool no machine has; returns "skipped", or the error it threw. */
 function underCi(tool: string): string {
-  const saved = { ci: process.env.CI, flag: process.env.HOMELAB_SKIP_REAL_TOOLS, skipped: structuredClone(skipped) };
+  const saved = { ci: process.env.CI, flag: process.env.HOMELAB_SKIP_REAL_TOOLS, records: process.env[SKIP_RECORDS_ENV], skipped: structuredClone(skipped) };
   process.env.CI = "true";
   delete process.env.HOMELAB_SKIP_REAL_TOOLS;
+  // The made-up tool's skip stays out of the run's own summary line.
+  delete process.env[SKIP_RECORDS_ENV];
   const ctx = {
     skip: () => {
       throw new Error("skipped");
@@ -23,6 +25,7 @@ function underCi(tool: string): string {
     process.env.CI = saved.ci;
     if (saved.ci === undefined) delete process.env.CI;
     if (saved.flag !== undefined) process.env.HOMELAB_SKIP_REAL_TOOLS = saved.flag;
+    if (saved.records !== undefined) process.env[SKIP_RECORDS_ENV] = saved.records;
     Object.assign(skipped, saved.skipped);
   }
 }

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 /** Where scripts/install-system-tools builds the pinned Go programs (headscale, tailscale, actionlint). */
@@ -24,8 +24,44 @@ export const INSTALL_COMMAND = "scripts/install-system-tools";
  */
 export const SKIP_FLAG = "HOMELAB_SKIP_REAL_TOOLS";
 
-/** What the skipped checks were missing, gathered for the one summary line the mocha setup prints at the end. */
-export const skipped = { tests: 0, tools: new Set<string>(), needsRoot: false, unavailable: new Map<string, string>() };
+/** What skipped checks were missing. */
+export interface Skips {
+  tests: number;
+  tools: Set<string>;
+  needsRoot: boolean;
+  unavailable: Map<string, string>;
+}
+
+/** This process's skips. */
+export const skipped: Skips = { tests: 0, tools: new Set<string>(), needsRoot: false, unavailable: new Map<string, string>() };
+
+/**
+ * A directory the mocha setup makes for the run: each test process (the main one, or each worker under --parallel)
+ * appends its skips there, so the one summary line at the end counts them all.
+ */
+export const SKIP_RECORDS_ENV = "HOMELAB_SKIP_RECORDS";
+
+interface SkipRecord {
+  tools: string[];
+  needsRoot: boolean;
+  unavailable: [string, string][];
+}
+
+function addSkip(into: Skips, { tools, needsRoot, unavailable }: SkipRecord): void {
+  into.tests += 1;
+  tools.forEach((t) => into.tools.add(t));
+  unavailable.forEach(([t, reason]) => into.unavailable.set(t, reason));
+  into.needsRoot ||= needsRoot;
+}
+
+/** Every skip the run's processes recorded in the directory. */
+export function recordedSkips(dir: string): Skips {
+  const all: Skips = { tests: 0, tools: new Set(), needsRoot: false, unavailable: new Map() };
+  for (const file of readdirSync(dir)) {
+    for (const line of readFileSync(join(dir, file), "utf8").split("\n").filter(Boolean)) addSkip(all, JSON.parse(line) as SkipRecord);
+  }
+  return all;
+}
 
 /**
  * Why the tool script could not install a tool whose source no registry carries (Headplane's), from the note it leaves
@@ -54,19 +90,19 @@ export function requireRealTools(ctx: Mocha.Context, tools: string[], needsRoot 
     const reasons = [...(rootMissing ? ["this test needs root for network namespaces"] : []), ...(missing.length ? [`missing tools: ${missing.join(", ")} (${INSTALL_COMMAND} installs them)`] : [])];
     throw new Error(`real-tool check cannot run under CI: ${reasons.join("; ")}`);
   }
-  skipped.tests += 1;
-  missing.forEach((t) => skipped.tools.add(t));
-  unavailable.forEach(([t, reason]) => skipped.unavailable.set(t, reason));
-  skipped.needsRoot ||= rootMissing;
+  const record: SkipRecord = { tools: missing, needsRoot: rootMissing, unavailable: unavailable.map(([t, reason]) => [t, reason]) };
+  addSkip(skipped, record);
+  const records = process.env[SKIP_RECORDS_ENV];
+  if (records) appendFileSync(join(records, `${process.pid}.jsonl`), `${JSON.stringify(record)}\n`);
   ctx.skip();
 }
 
 /** The one line that says what the skipped checks need, or undefined when none was skipped. */
-export function skipSummary(): string | undefined {
-  if (skipped.tests === 0) return undefined;
-  const needs = [...(skipped.tools.size ? [`the tools ${[...skipped.tools].sort().join(", ")} (install them with ${INSTALL_COMMAND})`] : []), ...(skipped.needsRoot ? ["root, for network namespaces"] : [])];
-  const notes = [...skipped.unavailable].map(([tool, reason]) => `; ${tool}: ${reason}`).join("");
-  return `real-tool checks skipped: ${skipped.tests} need ${needs.join(" and ")}${notes}`;
+export function skipSummary(skips: Skips = skipped): string | undefined {
+  if (skips.tests === 0) return undefined;
+  const needs = [...(skips.tools.size ? [`the tools ${[...skips.tools].sort().join(", ")} (install them with ${INSTALL_COMMAND})`] : []), ...(skips.needsRoot ? ["root, for network namespaces"] : [])];
+  const notes = [...skips.unavailable].map(([tool, reason]) => `; ${tool}: ${reason}`).join("");
+  return `real-tool checks skipped: ${skips.tests} need ${needs.join(" and ")}${notes}`;
 }
 
 /** Runs a command and returns stdout; on failure the error carries stderr, so the tool's own words show. */
