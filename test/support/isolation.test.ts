@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { compareRuns, globPattern, specFiles } from "./isolation";
+import { compareRuns, globPattern, inPool, specFiles } from "./isolation";
 
 describe("the isolation check (npm run test:isolation)", () => {
   it("reports a test whose state depends on the order, and any failure, but not a test skipped in both runs", () => {
@@ -25,5 +25,18 @@ describe("the isolation check (npm run test:isolation)", () => {
     assert.ok(files.includes("test/edge/nftables.test.ts"));
     assert.ok(files.includes("test/workflows.test.ts"), "** matches no directory at all too, as in mocha");
     assert.ok(!files.some((f) => f.startsWith("test/e2e/")));
+  });
+
+  it("runs the files alone at most the config's jobs at a time, and keeps their order in the results", async () => {
+    let running = 0;
+    let most = 0;
+    const results = await inPool([30, 5, 20, 1, 10], 2, async (ms) => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, ms));
+      running -= 1;
+      return ms * 2;
+    });
+    assert.deepEqual(results, [60, 10, 40, 2, 20]);
+    assert.equal(most, 2);
   });
 });
