@@ -36,10 +36,10 @@ activate() {
   if ip link show "$WG_IF" >/dev/null 2>&1; then
     # The stripped copy holds the key: it goes whether or not syncconf took it.
     stripped="$STATE/wg-stripped.conf"
-    synced=0
-    (umask 077; wg-quick strip "$WG_CONF" > "$stripped") && wg syncconf "$WG_IF" "$stripped" || synced=1
+    sync_failed=0
+    (umask 077; wg-quick strip "$WG_CONF" > "$stripped") && wg syncconf "$WG_IF" "$stripped" || sync_failed=1
     rm -f "$stripped"
-    [ "$synced" -eq 0 ] || return 1
+    [ "$sync_failed" -eq 0 ] || return 1
     set_interface || return 1
   fi
   reload_sshd

@@ -11,8 +11,9 @@ export interface SshdSpec {
 /**
  * Renders the sshd drop-in: keys only, on the configured port, for the one user from the admin networks only. sshd
  * holds that line itself because on a new server it listens before either gate: cloud-init loads the ruleset only
- * after installing packages, and in ssh mode the hcloud Firewall comes after the first confirm. sshd keeps the first value it reads for a keyword,
- * and Debian includes sshd_config.d/*.conf at the top, so a "10-" file wins over the image's own drop-ins.
+ * after installing packages, and in ssh mode the hcloud Firewall comes after the first confirm. sshd keeps the first
+ * value it reads for a keyword, and Debian includes sshd_config.d/*.conf at the top, so a "10-" file wins over the
+ * image's own drop-ins.
  */
 export function renderSshdDropIn(spec: SshdSpec): string {
   return [

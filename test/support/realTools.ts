@@ -84,13 +84,13 @@ export function requireRealTools(ctx: Mocha.Context, tools: string[], needsRoot 
   if (missing.length === 0 && !rootMissing) return;
   const unavailable = missing.flatMap((t) => {
     const reason = unavailableReason(t);
-    return reason === undefined ? [] : [[t, reason] as const];
+    return reason === undefined ? [] : [[t, reason] as [string, string]];
   });
   if (process.env.CI === "true" && process.env[SKIP_FLAG] !== "1" && (rootMissing || unavailable.length < missing.length)) {
     const reasons = [...(rootMissing ? ["this test needs root for network namespaces"] : []), ...(missing.length ? [`missing tools: ${missing.join(", ")} (${INSTALL_COMMAND} installs them)`] : [])];
     throw new Error(`real-tool check cannot run under CI: ${reasons.join("; ")}`);
   }
-  const record: SkipRecord = { tools: missing, needsRoot: rootMissing, unavailable: unavailable.map(([t, reason]) => [t, reason]) };
+  const record: SkipRecord = { tools: missing, needsRoot: rootMissing, unavailable };
   addSkip(skipped, record);
   const records = process.env[SKIP_RECORDS_ENV];
   if (records) appendFileSync(join(records, `${process.pid}.jsonl`), `${JSON.stringify(record)}\n`);

@@ -83,12 +83,12 @@ const CHANGES = {
 type Change = keyof typeof CHANGES;
 
 /**
- * The same push with its staged ruleset rewritten. The schema refuses every config known to render a ruleset nft
- * refuses, so a rejected ruleset has to be written here, standing in for a renderer bug; the command around it is the
- * one the plan rendered.
+ * The same push with one staged file rewritten, standing in for a renderer bug: the schema refuses every config known
+ * to render a file the VPS would refuse, so such a file has to be written here. The command around it is the one the
+ * plan rendered.
  */
-function withStagedRuleset(c: Commands, rewrite: (ruleset: string) => string): Commands {
-  const stdin = withStagedFile(c.stdin, STAGED_FILES.ruleset, rewrite);
+function withStaged(c: Commands, file: keyof typeof STAGED_FILES, rewrite: (content: string) => string): Commands {
+  const stdin = withStagedFile(c.stdin, STAGED_FILES[file], rewrite);
   assert.notEqual(stdin, c.stdin, "the rewrite changed nothing");
   return { ...c, stdin };
 }
@@ -145,7 +145,7 @@ export function describeCommitConfirm(getLab: () => EdgeVmLab, checks: EdgeCheck
     it("a ruleset nft -c rejects never replaces the running one", () => {
       const before = sha(lab, VPS_PATHS.ruleset);
       // A network inside another in one interval set: nft refuses it ("conflicting intervals specified").
-      const nested = withStagedRuleset(planned.added.commands, (ruleset) => ruleset.replace(`elements = { ${ADMIN[0]}`, `elements = { ${ADMIN[0]}, 198.51.100.0/25`));
+      const nested = withStaged(planned.added.commands, "ruleset", (ruleset) => ruleset.replace(`elements = { ${ADMIN[0]}`, `elements = { ${ADMIN[0]}, 198.51.100.0/25`));
       const rejected = run.apply(nested);
       assert.equal(rejected.status, 3, rejected.stderr);
       assert.match(rejected.stderr, /conflicting intervals[\s\S]*rejected: the staged ruleset does not load; the running one stays/);
@@ -172,10 +172,7 @@ export function describeCommitConfirm(getLab: () => EdgeVmLab, checks: EdgeCheck
     });
 
     it("an sshd drop-in that alone locks the admin out, with the ruleset unchanged, is rolled back by the timer", async () => {
-      // No config renders such a drop-in: the planned one is rewritten here, standing in for a renderer bug.
-      const planned_ = planned.added.commands;
-      const c = { ...planned_, stdin: withStagedFile(planned_.stdin, STAGED_FILES.sshdDropIn, (dropIn) => dropIn.replace(/^AllowUsers .*$/m, "AllowUsers nobody@192.0.2.250/32")) };
-      assert.notEqual(c.stdin, planned_.stdin);
+      const c = withStaged(planned.added.commands, "sshdDropIn", (dropIn) => dropIn.replace(/^AllowUsers .*$/m, "AllowUsers nobody@192.0.2.250/32"));
       const applied = run.apply(c);
       assert.equal(applied.status, 0, applied.stderr);
       assert.match(lab.vps("sshd -T"), /^allowusers nobody@192\.0\.2\.250\/32$/m);
